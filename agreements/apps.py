@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class AgreementsConfig(AppConfig):
+    """Agreements, versions, clauses, IP assets, datasets and their data-usage terms."""
+
+    name = "agreements"
+    default_auto_field = "django.db.models.BigAutoField"
