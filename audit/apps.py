@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    """The append-only, hash-chained event log. Depends on no other Alliance app."""
+
+    name = "audit"
+    default_auto_field = "django.db.models.BigAutoField"

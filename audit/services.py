@@ -1,0 +1,193 @@
+"""Recording audit events. ``audit_record`` is the one way in.
+
+Services call it inside their own transaction, so an event exists if and only if the change
+it describes committed. Appends to one chain are serialised by a transaction-scoped lock, so
+sequences are gapless and chain order is commit order.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+from django.utils.ipv6 import clean_ipv6_address
+
+from audit import context
+from audit.canonical import event_hash
+from audit.models import (
+    GENESIS_HASH,
+    PLATFORM_CHAIN,
+    ActorKind,
+    AuditEvent,
+    Outcome,
+    consortium_chain,
+)
+
+# Field names whose values never enter an event, whatever model they belong to.
+SECRET_FIELD_MARKERS = ("password", "secret", "token", "digest", "private_key", "api_key")
+
+JSONValue = str | int | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
+
+
+def is_secret_field(name: str) -> bool:
+    lowered = name.lower()
+    return any(marker in lowered for marker in SECRET_FIELD_MARKERS)
+
+
+def json_safe(value: Any) -> JSONValue:
+    """A value as it enters the hash: no floats, no naive times, no model instances."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return json_safe(value.value)
+    if isinstance(value, datetime.datetime):
+        return value.astimezone(datetime.UTC).isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | float | uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return json_safe(value.pk)
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, Iterable):
+        return [json_safe(item) for item in value]
+    return str(value)
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, JSONValue]:
+    """The audited state of ``instance``: foreign keys by id, secrets left out."""
+    state: dict[str, JSONValue] = {}
+    for name in fields:
+        if is_secret_field(name):
+            continue
+        field = instance._meta.get_field(name)
+        attribute = field.attname if isinstance(field, models.ForeignKey) else name
+        state[name] = json_safe(getattr(instance, attribute))
+    return state
+
+
+def changes_between(
+    before: Mapping[str, JSONValue] | None, after: Mapping[str, JSONValue] | None
+) -> dict[str, dict[str, JSONValue]]:
+    """``{field: {"before": old, "after": new}}`` for every field whose value differs."""
+    before = before or {}
+    after = after or {}
+    changed: dict[str, dict[str, JSONValue]] = {}
+    for name in sorted(set(before) | set(after)):
+        if is_secret_field(name):
+            continue
+        old, new = before.get(name), after.get(name)
+        if old != new:
+            changed[name] = {"before": old, "after": new}
+    return changed
+
+
+def _lock_chain(chain: str) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [chain])
+    # SQLite (quick start only) serialises writers on the whole database; the unique
+    # (chain, sequence) constraint catches anything that slips through.
+
+
+def _describe_actor(actor: Any) -> dict[str, Any]:
+    if actor is None:
+        return {"actor_kind": ActorKind.SYSTEM.value, "actor_id": "", "actor_display": "system"}
+    if not getattr(actor, "is_authenticated", False):
+        return {
+            "actor_kind": ActorKind.ANONYMOUS.value,
+            "actor_id": "",
+            "actor_display": "anonymous",
+        }
+    organisation = getattr(actor, "organisation", None)
+    return {
+        "actor_kind": ActorKind.USER.value,
+        "actor_id": str(actor.pk),
+        "actor_display": str(getattr(actor, "username", actor))[:200],
+        "actor_organisation_id": organisation.pk if organisation is not None else None,
+        "actor_organisation_display": str(organisation)[:200] if organisation is not None else "",
+    }
+
+
+def _describe_object(instance: models.Model | None, prefix: str) -> dict[str, str]:
+    if instance is None:
+        return {}
+    return {
+        f"{prefix}_type": instance._meta.label_lower,
+        f"{prefix}_id": str(instance.pk),
+        f"{prefix}_display": str(instance)[:300],
+    }
+
+
+def _normalise_address(address: str | None) -> str | None:
+    # Stored the way GenericIPAddressField stores it, so the hash verifies after a round trip.
+    if address and ":" in address:
+        return clean_ipv6_address(address)
+    return address
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: Any,
+    consortium_id: int | None = None,
+    target: models.Model | None = None,
+    related: models.Model | None = None,
+    changes: Mapping[str, Any] | None = None,
+    outcome: str = Outcome.SUCCESS,
+    reason: str = "",
+    object_type: str = "",
+    object_id: str = "",
+    object_display: str = "",
+) -> AuditEvent:
+    """Append one event to the chain of ``consortium_id`` (or the platform chain).
+
+    Call it inside the transaction that makes the change. Called outside one (a read, a
+    denial) it commits on its own.
+    """
+    chain = consortium_chain(consortium_id) if consortium_id is not None else PLATFORM_CHAIN
+    request = context.current()
+    fields: dict[str, Any] = {
+        "chain": chain,
+        "occurred_at": timezone.now(),
+        "consortium_id": consortium_id,
+        "actor_organisation_id": None,
+        "actor_organisation_display": "",
+        "action": str(action),
+        "object_type": object_type,
+        "object_id": object_id,
+        "object_display": object_display[:300],
+        "related_object_type": "",
+        "related_object_id": "",
+        "related_object_display": "",
+        "changes": json_safe(dict(changes or {})),
+        "request_id": request.request_id if request else "",
+        "client_address": _normalise_address(request.client_address) if request else None,
+        "user_agent": request.user_agent if request else "",
+        "outcome": str(outcome),
+        "reason": reason,
+    }
+    fields.update(_describe_actor(actor))
+    fields.update(_describe_object(target, "object"))
+    fields.update(_describe_object(related, "related_object"))
+
+    with transaction.atomic(savepoint=False):
+        _lock_chain(chain)
+        head = (
+            AuditEvent.objects.filter(chain=chain)
+            .order_by("-sequence")
+            .values_list("sequence", "hash")
+            .first()
+        )
+        sequence, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+        fields["sequence"] = sequence
+        return AuditEvent.objects.create(
+            **fields, prev_hash=prev_hash, hash=event_hash(prev_hash, fields)
+        )
