@@ -1,0 +1,390 @@
+"""The consortium domain: territories, legal entities, partnerships and who holds which role.
+
+Invariants live in ``Meta.constraints`` so that the database refuses what the services refuse.
+Foreign keys use PROTECT throughout: history refers to these rows, and removing them is a
+decision a service takes (and explains), never a cascade.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from consortia.querysets import (
+    ConsortiumQuerySet,
+    JurisdictionQuerySet,
+    MembershipQuerySet,
+    RoleAssignmentQuerySet,
+)
+
+
+class Jurisdiction(models.Model):
+    """A territory that residency rules are written against: an ISO 3166-1 country or a bloc.
+
+    A bloc (EU, EEA, GCC) has dated members, so "was Britain in the EU on this day?" has an
+    answer; a country can be in several blocs.
+    """
+
+    class Kind(models.TextChoices):
+        COUNTRY = "country", "Country"
+        BLOC = "bloc", "Bloc"
+
+    code = models.CharField(
+        primary_key=True,
+        max_length=8,
+        help_text="ISO 3166-1 alpha-2 code for a country; a short upper-case code for a bloc.",
+    )
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+
+    objects = JurisdictionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["country", "bloc"]), name="jurisdiction_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="country") | Q(Exact(Length("code"), 2)),
+                name="jurisdiction_country_code_two_letters",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class JurisdictionMembership(models.Model):
+    """A country's membership of a bloc from ``joined_on`` until the day before ``left_on``."""
+
+    bloc = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="member_links")
+    member = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="bloc_links")
+    joined_on = models.DateField()
+    left_on = models.DateField(
+        null=True, blank=True, help_text="First day on which the country is no longer a member."
+    )
+
+    class Meta:
+        ordering = ["bloc", "member", "joined_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bloc", "member", "joined_on"], name="jurisdiction_membership_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(bloc=models.F("member")), name="jurisdiction_membership_not_self"
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gt=models.F("joined_on")),
+                name="jurisdiction_membership_left_after_joined",
+                violation_error_message="A country must leave a bloc after it joined.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} in {self.bloc_id} from {self.joined_on}"
+
+    def is_current(self, on: datetime.date) -> bool:
+        return self.joined_on <= on and (self.left_on is None or on < self.left_on)
+
+
+class PartnershipModel(models.Model):
+    """One of the founding guide's three partnership models, with its characteristics as data.
+
+    A consortium's model sets defaults (governance, agreement kinds, risks to watch), never
+    hard limits.
+    """
+
+    class Complexity(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+
+    code = models.SlugField(primary_key=True, max_length=32)
+    name = models.CharField(max_length=100, unique=True)
+    objective = models.TextField()
+    legal_framework_complexity = models.CharField(max_length=8, choices=Complexity.choices)
+    legal_framework = models.TextField(help_text="What the legal framework has to cover.")
+    data_movement = models.TextField()
+    ip_ownership = models.TextField()
+    governance = models.TextField()
+    governance_overhead = models.CharField(max_length=8, choices=Complexity.choices)
+    time_to_operationalize_min_months = models.PositiveSmallIntegerField()
+    time_to_operationalize_max_months = models.PositiveSmallIntegerField()
+    best_for = models.TextField()
+    key_risk = models.TextField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    time_to_operationalize_min_months__lte=models.F(
+                        "time_to_operationalize_max_months"
+                    )
+                ),
+                name="partnership_model_time_range_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def time_to_operationalize(self) -> str:
+        return (
+            f"{self.time_to_operationalize_min_months} to "
+            f"{self.time_to_operationalize_max_months} months"
+        )
+
+
+class Organisation(models.Model):
+    """A legal entity that can join consortia: a company, a research institution or a public body."""
+
+    class Kind(models.TextChoices):
+        COMPANY = "company", "Company"
+        RESEARCH = "research", "Research institution"
+        PUBLIC_BODY = "public_body", "Public body"
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    home_jurisdiction = models.ForeignKey(
+        Jurisdiction,
+        on_delete=models.PROTECT,
+        related_name="organisations",
+        limit_choices_to={"kind": Jurisdiction.Kind.COUNTRY},
+    )
+    registration_id = models.CharField(
+        max_length=64, help_text="Company or public-body registration number in its home country."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["home_jurisdiction", "registration_id"],
+                name="organisation_registration_unique_per_jurisdiction",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["company", "research", "public_body"]),
+                name="organisation_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(registration_id=""),
+                name="organisation_registration_id_not_blank",
+                violation_error_message="Give the organisation's registration number.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person. Everyone but the deployment's operators belongs to exactly one organisation."""
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="users",
+        null=True,
+        blank=True,
+    )
+    is_organisation_admin = models.BooleanField(
+        default=False, help_text="May edit the organisation's record and manage its credentials."
+    )
+
+    class Meta:
+        verbose_name = "user"
+        verbose_name_plural = "users"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(organisation__isnull=False) | Q(is_staff=True) | Q(is_superuser=True),
+                name="user_belongs_to_organisation_unless_operator",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_organisation_admin=False) | Q(organisation__isnull=False),
+                name="user_organisation_admin_has_organisation",
+            ),
+        ]
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Consortium(models.Model):
+    """A partnership bound to a home jurisdiction, run under one partnership model."""
+
+    class Status(models.TextChoices):
+        FORMING = "forming", "Forming"
+        OPERATIONAL = "operational", "Operational"
+        DISSOLVING = "dissolving", "Dissolving"
+        DISSOLVED = "dissolved", "Dissolved"
+
+    name = models.CharField(max_length=200, unique=True)
+    partnership_model = models.ForeignKey(
+        PartnershipModel, on_delete=models.PROTECT, related_name="consortia"
+    )
+    home_jurisdiction = models.ForeignKey(
+        Jurisdiction,
+        on_delete=models.PROTECT,
+        related_name="consortia",
+        help_text="The territory the consortium's data and rights are bound to.",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.FORMING)
+    charter = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ConsortiumQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "consortia"
+        permissions = [
+            ("manage_membership", "Can invite, admit, suspend and remove member organisations"),
+            ("manage_roles", "Can assign and revoke roles"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["forming", "operational", "dissolving", "dissolved"]),
+                name="consortium_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(name=""),
+                name="consortium_name_not_blank",
+                violation_error_message="A consortium needs a name.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """An organisation's place in a consortium: invited, active, suspended or removed."""
+
+    class Status(models.TextChoices):
+        INVITED = "invited", "Invited"
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        REMOVED = "removed", "Removed"
+
+    consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="memberships")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="memberships"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INVITED)
+    voting_weight = models.DecimalField(max_digits=9, decimal_places=4, default=Decimal(1))
+    is_founding = models.BooleanField(default=False)
+    invited_at = models.DateTimeField(auto_now_add=True)
+    joined_on = models.DateField(null=True, blank=True)
+    left_on = models.DateField(null=True, blank=True)
+    invitation_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["consortium", "organisation__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consortium", "organisation"], name="membership_unique_per_consortium"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["invited", "active", "suspended", "removed"]),
+                name="membership_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(voting_weight__gte=0),
+                name="membership_voting_weight_not_negative",
+                violation_error_message="A voting weight cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["active", "suspended"]) | Q(joined_on__isnull=False),
+                name="membership_admitted_has_joined_on",
+                violation_error_message="An admitted member needs the date it joined.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="removed") | Q(left_on__isnull=False),
+                name="membership_removed_has_left_on",
+                violation_error_message="A removed member needs the date it left.",
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True)
+                | Q(joined_on__isnull=True)
+                | Q(left_on__gte=models.F("joined_on")),
+                name="membership_left_not_before_joined",
+                violation_error_message="An organisation cannot leave before it joined.",
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "status"], name="membership_org_status")]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} in {self.consortium}"
+
+
+class Role(models.TextChoices):
+    """What a person does for a consortium. Observers and auditors read; the chair runs it."""
+
+    CHAIR = "chair", "Chair"
+    STEERING_MEMBER = "steering_member", "Steering-committee member"
+    LEGAL = "legal", "Legal"
+    TECHNICAL = "technical", "Technical"
+    AUDITOR = "auditor", "Auditor"
+    OBSERVER = "observer", "Observer"
+
+
+class RoleAssignment(models.Model):
+    """A person holding a role in a consortium, on behalf of their (member) organisation."""
+
+    consortium = models.ForeignKey(
+        Consortium, on_delete=models.PROTECT, related_name="role_assignments"
+    )
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="role_assignments")
+    role = models.CharField(max_length=24, choices=Role.choices)
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RoleAssignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["consortium", "role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consortium", "user", "role"], name="role_assignment_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["consortium"],
+                condition=Q(role="chair"),
+                name="role_assignment_one_chair_per_consortium",
+                violation_error_message="This consortium already has a chair.",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=[choice.value for choice in Role]),
+                name="role_assignment_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.get_role_display()} of {self.consortium}"
+
+
+class ConsortiumUserObjectPermission(UserObjectPermissionBase):
+    """Explicit per-user grant on one consortium (guardian, direct foreign key)."""
+
+    content_object = models.ForeignKey(Consortium, on_delete=models.CASCADE)
+
+
+class ConsortiumGroupObjectPermission(GroupObjectPermissionBase):
+    """Explicit per-group grant on one consortium (guardian, direct foreign key)."""
+
+    content_object = models.ForeignKey(Consortium, on_delete=models.CASCADE)

@@ -1,0 +1,267 @@
+"""The access policy for the consortium domain: the one place that decides who sees and does what.
+
+Visibility follows membership: a user sees a consortium when their organisation is (or is
+invited to be) a member, or when they hold an explicit django-guardian grant on it. Both are
+merged into one ``id IN (... UNION ...)`` sub-query that starts from the user, so a list costs
+the same however many consortia exist (guardian's ``get_objects_for_user`` tests every row of
+the table instead; see ../shared/reference/perf-calibration.md).
+
+What a user may do inside a visible consortium follows their roles, which count only while
+their organisation is an active member, plus explicit grants. Browser views, API views and
+services all ask the functions below; nothing else filters these models for access.
+
+Outside the consortium the answer is 404 (the object is not revealed); inside without the
+right it is 403.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import models
+from django.http import Http404
+
+from consortia.models import (
+    Consortium,
+    ConsortiumGroupObjectPermission,
+    ConsortiumUserObjectPermission,
+    Membership,
+    Organisation,
+    Role,
+    RoleAssignment,
+    User,
+)
+from consortia.querysets import ConsortiumQuerySet
+
+
+class ConsortiumAction(enum.StrEnum):
+    """Things one can do to a consortium and what hangs off it. Values are guardian codenames."""
+
+    VIEW = "view_consortium"
+    CHANGE = "change_consortium"
+    DELETE = "delete_consortium"
+    MANAGE_MEMBERSHIP = "manage_membership"
+    MANAGE_ROLES = "manage_roles"
+
+
+class OrganisationAction(enum.StrEnum):
+    VIEW = "view_organisation"
+    ADD = "add_organisation"
+    CHANGE = "change_organisation"
+    DELETE = "delete_organisation"
+
+
+# Membership statuses that let an organisation's people see the consortium.
+VISIBLE_MEMBERSHIP_STATUSES = ("invited", "active", "suspended")
+
+# Roles grant actions only while the holder's organisation is an active member.
+ROLE_ACTIONS: Mapping[Role, frozenset[ConsortiumAction]] = {
+    Role.CHAIR: frozenset(ConsortiumAction),
+    Role.STEERING_MEMBER: frozenset({ConsortiumAction.VIEW}),
+    Role.LEGAL: frozenset({ConsortiumAction.VIEW}),
+    Role.TECHNICAL: frozenset({ConsortiumAction.VIEW}),
+    Role.AUDITOR: frozenset({ConsortiumAction.VIEW}),
+    Role.OBSERVER: frozenset({ConsortiumAction.VIEW}),
+}
+
+_RIGHTS_CACHE = "_alliance_consortium_rights"
+
+ModelT = TypeVar("ModelT", bound=models.Model)
+
+
+def _is_authenticated(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def visible_consortium_ids(user: Any) -> models.QuerySet[Any]:
+    """Ids of the consortia ``user`` may see, as a sub-query (never evaluated on its own)."""
+    member_of = (
+        Membership.objects.filter(
+            organisation_id=user.organisation_id, status__in=VISIBLE_MEMBERSHIP_STATUSES
+        )
+        .order_by()
+        .values("consortium_id")
+    )
+    granted = (
+        ConsortiumUserObjectPermission.objects.filter(user_id=user.pk)
+        .order_by()
+        .values("content_object_id")
+    )
+    granted_to_group = (
+        ConsortiumGroupObjectPermission.objects.filter(group__user=user.pk)
+        .order_by()
+        .values("content_object_id")
+    )
+    return member_of.union(granted, granted_to_group)
+
+
+def visible_consortia(user: Any) -> ConsortiumQuerySet:
+    if not _is_authenticated(user):
+        return Consortium.objects.none()
+    if user.is_superuser:
+        return Consortium.objects.all()
+    return Consortium.objects.filter(pk__in=visible_consortium_ids(user))
+
+
+def _scoped_to_visible(user: Any, queryset: models.QuerySet[ModelT]) -> models.QuerySet[ModelT]:
+    if not _is_authenticated(user):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    return queryset.filter(consortium_id__in=visible_consortium_ids(user))
+
+
+def visible_memberships(user: Any) -> models.QuerySet[Membership]:
+    return _scoped_to_visible(user, Membership.objects.all())
+
+
+def visible_role_assignments(user: Any) -> models.QuerySet[RoleAssignment]:
+    return _scoped_to_visible(user, RoleAssignment.objects.all())
+
+
+def visible_organisations(user: Any) -> models.QuerySet[Organisation]:
+    """The organisation directory: every signed-in user may look up legal entities, since
+    inviting one means finding it. Which consortia an organisation is in stays private."""
+    if not _is_authenticated(user):
+        return Organisation.objects.none()
+    return Organisation.objects.all()
+
+
+def consortium_rights(user: Any, consortium_id: int) -> frozenset[ConsortiumAction]:
+    """Every action ``user`` may take on the consortium, cached on the user for the request."""
+    if not _is_authenticated(user):
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(ConsortiumAction)
+    cache: dict[int, frozenset[ConsortiumAction]] = user.__dict__.setdefault(_RIGHTS_CACHE, {})
+    if consortium_id in cache:
+        return cache[consortium_id]
+
+    rights: set[ConsortiumAction] = set()
+    membership_status = (
+        Membership.objects.filter(consortium_id=consortium_id, organisation_id=user.organisation_id)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if membership_status in VISIBLE_MEMBERSHIP_STATUSES:
+        rights.add(ConsortiumAction.VIEW)
+    if membership_status == Membership.Status.ACTIVE:
+        for role in RoleAssignment.objects.filter(
+            consortium_id=consortium_id, user_id=user.pk
+        ).values_list("role", flat=True):
+            rights |= ROLE_ACTIONS[Role(role)]
+
+    granted = (
+        ConsortiumUserObjectPermission.objects.filter(
+            user_id=user.pk, content_object_id=consortium_id
+        )
+        .order_by()
+        .values_list("permission__codename")
+        .union(
+            ConsortiumGroupObjectPermission.objects.filter(
+                group__user=user.pk, content_object_id=consortium_id
+            )
+            .order_by()
+            .values_list("permission__codename")
+        )
+    )
+    explicit = {codename for (codename,) in granted}
+    if explicit:
+        rights.add(ConsortiumAction.VIEW)
+        rights |= {action for action in ConsortiumAction if action.value in explicit}
+
+    cache[consortium_id] = frozenset(rights)
+    return cache[consortium_id]
+
+
+def forget_rights(user: Any) -> None:
+    """Drop the per-request cache, after a change to the user's own memberships or roles."""
+    user.__dict__.pop(_RIGHTS_CACHE, None)
+
+
+def _consortium_id_of(obj: Consortium | Membership | RoleAssignment) -> int:
+    return obj.pk if isinstance(obj, Consortium) else obj.consortium_id
+
+
+def can(user: Any, action: ConsortiumAction | OrganisationAction, obj: models.Model | None) -> bool:
+    """May ``user`` take ``action`` on ``obj``? The question every view and service asks."""
+    if isinstance(action, OrganisationAction):
+        return _can_organisation(user, action, obj)
+    assert isinstance(obj, Consortium | Membership | RoleAssignment), obj
+    return action in consortium_rights(user, _consortium_id_of(obj))
+
+
+def _can_organisation(user: Any, action: OrganisationAction, obj: models.Model | None) -> bool:
+    if not _is_authenticated(user):
+        return False
+    if action == OrganisationAction.VIEW:
+        return True
+    if user.is_staff or user.is_superuser:
+        return True
+    if action == OrganisationAction.CHANGE and isinstance(obj, Organisation):
+        return bool(user.is_organisation_admin and user.organisation_id == obj.pk)
+    return False
+
+
+def require(
+    user: Any, action: ConsortiumAction | OrganisationAction, obj: models.Model | None
+) -> None:
+    """Raise PermissionDenied unless ``can(user, action, obj)``; services call this."""
+    if not can(user, action, obj):
+        raise PermissionDenied(f"You may not {action.value.replace('_', ' ')} here.")
+
+
+def _get_visible(
+    queryset: models.QuerySet[ModelT], pk: Any, user: Any, action: ConsortiumAction
+) -> ModelT:
+    try:
+        obj = queryset.get(pk=pk)
+    except (ObjectDoesNotExist, ValueError, TypeError):
+        raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from None
+    require(user, action, obj)
+    return obj
+
+
+def get_consortium_for(
+    user: Any, pk: Any, action: ConsortiumAction = ConsortiumAction.VIEW
+) -> Consortium:
+    """The consortium, if ``user`` may see it (else 404) and take ``action`` on it (else 403)."""
+    queryset = visible_consortia(user).select_related("partnership_model", "home_jurisdiction")
+    return _get_visible(queryset, pk, user, action)
+
+
+def get_membership_for(
+    user: Any, pk: Any, action: ConsortiumAction = ConsortiumAction.VIEW
+) -> Membership:
+    queryset = visible_memberships(user).select_related("consortium", "organisation")
+    return _get_visible(queryset, pk, user, action)
+
+
+def get_role_assignment_for(
+    user: Any, pk: Any, action: ConsortiumAction = ConsortiumAction.VIEW
+) -> RoleAssignment:
+    queryset = visible_role_assignments(user).select_related("consortium", "user")
+    return _get_visible(queryset, pk, user, action)
+
+
+def get_organisation_for(
+    user: Any, pk: Any, action: OrganisationAction = OrganisationAction.VIEW
+) -> Organisation:
+    try:
+        organisation = visible_organisations(user).select_related("home_jurisdiction").get(pk=pk)
+    except (Organisation.DoesNotExist, ValueError, TypeError):
+        raise Http404("No organisation matches the given query.") from None
+    require(user, action, organisation)
+    return organisation
+
+
+def assignable_users(consortium: Consortium) -> models.QuerySet[User]:
+    """People who may hold a role in ``consortium``: users of its active member organisations."""
+    return User.objects.filter(
+        is_active=True,
+        organisation__memberships__consortium=consortium,
+        organisation__memberships__status=Membership.Status.ACTIVE,
+    )

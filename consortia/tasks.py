@@ -1,0 +1,54 @@
+"""Celery tasks of the consortium domain: thin wrappers around services."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(ConnectionError, TimeoutError, OSError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def membership_invitation_notify(membership_id: int) -> int:
+    """Email the invited organisation's administrators, at most once.
+
+    The notice is claimed before the mail goes out; a redelivered task finds it claimed and
+    stops. If sending fails the claim is released, so the retry sends it.
+    """
+    from consortia import services
+    from consortia.models import Membership, User
+
+    if not services.membership_claim_invitation_notice(membership_id=membership_id):
+        return 0
+    membership = Membership.objects.select_related("consortium", "organisation").get(
+        pk=membership_id
+    )
+    recipients = list(
+        User.objects.filter(
+            organisation_id=membership.organisation_id, is_organisation_admin=True, is_active=True
+        )
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    subject = f"Invitation to join {membership.consortium.name}"
+    body = render_to_string("consortia/email/invitation.txt", {"membership": membership})
+    try:
+        sent = send_mass_mail(
+            [(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in recipients]
+        )
+    except Exception:
+        services.membership_release_invitation_notice(membership_id=membership_id)
+        raise
+    services.membership_record_invitation_sent(membership_id=membership_id, recipients=sent)
+    logger.info("invitation for membership %s sent to %d administrators", membership_id, sent)
+    return sent
