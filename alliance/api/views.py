@@ -1,0 +1,48 @@
+"""Shared machinery for the API's viewsets."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db.models import Model, QuerySet
+from rest_framework import viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from alliance.api.serializers import RowSerializer
+
+
+class RowViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """List and retrieve through ``.values()`` rows and a RowSerializer.
+
+    ``get_queryset`` returns the access policy's visible queryset; ``get_object`` calls the
+    policy's ``get_<model>_for`` (404 outside, 403 without the right). Both list and detail
+    answer with the same row shape.
+    """
+
+    row_serializer: ClassVar[type[RowSerializer]]
+    cursor_ordering: ClassVar[str] = "-id"
+
+    def get_serializer_class(self) -> type[Any]:
+        return self.row_serializer
+
+    def rows(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.values(*self.row_serializer.columns())
+
+    def row_response(self, obj: Model, status: int = 200) -> Response:
+        row = self.rows(self.get_queryset().filter(pk=obj.pk)).get()
+        return Response(self.row_serializer(row).data, status=status)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.rows(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(queryset)
+        assert page is not None, "every list is paginated"
+        return self.get_paginated_response(self.row_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.row_response(self.get_object())
+
+    def validated(self, serializer_class: type[Any], *, partial: bool = False) -> dict[str, Any]:
+        serializer = serializer_class(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
