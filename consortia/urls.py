@@ -1,0 +1,29 @@
+from django.urls import path
+
+from consortia import account_views, views
+
+app_name = "consortia"
+
+urlpatterns = [
+    path("consortia/", views.consortium_list, name="list"),
+    path("consortia/new/", views.consortium_create, name="create"),
+    path("consortia/<int:pk>/", views.consortium_detail, name="detail"),
+    path("consortia/<int:pk>/edit/", views.consortium_edit, name="edit"),
+    path("consortia/<int:pk>/status/", views.consortium_transition, name="transition"),
+    path("consortia/<int:pk>/members/invite/", views.membership_invite, name="invite"),
+    path(
+        "consortia/<int:pk>/members/candidates/",
+        views.organisation_options,
+        name="invite-candidates",
+    ),
+    path("consortia/<int:pk>/roles/assign/", views.role_assign, name="role-assign"),
+    path("consortia/<int:pk>/roles/chair/", views.chair_hand_over, name="chair-hand-over"),
+    path("memberships/<int:pk>/<slug:action>/", views.membership_action, name="membership-action"),
+    path("role-assignments/<int:pk>/revoke/", views.role_revoke, name="role-revoke"),
+    path("organisations/", views.organisation_list, name="organisation-list"),
+    path("organisations/new/", views.organisation_create, name="organisation-create"),
+    path("organisations/<int:pk>/", views.organisation_detail, name="organisation-detail"),
+    path("organisations/<int:pk>/edit/", views.organisation_edit, name="organisation-edit"),
+    path("account/tokens/", account_views.token_list, name="tokens"),
+    path("account/tokens/<str:token_key>/revoke/", account_views.token_revoke, name="token-revoke"),
+]
