@@ -1,0 +1,201 @@
+"""Shared fixtures: the personas every permission test uses, after healthchecks' alice/bob/charlie.
+
+Consortium A has two active members: the chair's organisation and a second one. In A:
+``chair`` (may do everything), ``member`` (a steering-committee member, may read),
+``observer`` (read-only role). ``outsider`` chairs consortium B and sees nothing of A.
+``candidate`` belongs to an organisation in no consortium, available to invite.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from rest_framework.test import APIClient
+
+from audit.models import AuditEvent
+from consortia.models import Consortium, Membership, Organisation, Role, RoleAssignment, User
+from tests.consortia.factories import (
+    ConsortiumFactory,
+    MembershipFactory,
+    OrganisationFactory,
+    RoleAssignmentFactory,
+    UserFactory,
+)
+
+pytest_plugins = ("celery.contrib.pytest",)
+
+# Data migrations load reference data (jurisdictions, partnership models). A transactional
+# test ends with a flush that empties every table, so that data is put back before each
+# transactional test, and at session start in case the last session ended with a flush.
+REFERENCE_DATA_MIGRATIONS = (
+    "consortia.migrations.0002_jurisdictions",
+    "consortia.migrations.0003_partnership_models",
+)
+
+
+def ensure_reference_data() -> None:
+    from django.apps import apps
+
+    from consortia.models import Jurisdiction, PartnershipModel
+
+    loaded = (Jurisdiction.objects.exists(), PartnershipModel.objects.exists())
+    for already, module in zip(loaded, REFERENCE_DATA_MIGRATIONS, strict=True):
+        if not already:
+            importlib.import_module(module).load(apps, None)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    with django_db_blocker.unblock():
+        ensure_reference_data()
+
+
+@pytest.fixture
+def committed_db(transactional_db: Any) -> None:
+    """Transactional database access (for real workers and concurrency), with reference data."""
+    ensure_reference_data()
+
+
+@dataclass
+class World:
+    consortium_a: Consortium
+    consortium_b: Consortium
+    org_chair: Organisation
+    org_member: Organisation
+    org_outsider: Organisation
+    org_candidate: Organisation
+    membership_chair: Membership
+    membership_member: Membership
+    chair: User
+    member: User
+    observer: User
+    outsider: User
+    candidate: User
+    member_role: RoleAssignment
+    observer_role: RoleAssignment
+
+    def persona(self, name: str) -> User | None:
+        return None if name == "anonymous" else getattr(self, name)
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    org_chair = OrganisationFactory.create(name="Chair Org", home_jurisdiction_id="FR")
+    org_member = OrganisationFactory.create(name="Member Org", home_jurisdiction_id="DE")
+    org_outsider = OrganisationFactory.create(name="Outsider Org", home_jurisdiction_id="SA")
+    org_candidate = OrganisationFactory.create(name="Candidate Org", home_jurisdiction_id="NL")
+    consortium_a = ConsortiumFactory.create(name="Consortium A")
+    consortium_b = ConsortiumFactory.create(
+        name="Consortium B", partnership_model_id="federated_learning", home_jurisdiction_id="GCC"
+    )
+    membership_chair = MembershipFactory.create(
+        consortium=consortium_a, organisation=org_chair, is_founding=True
+    )
+    membership_member = MembershipFactory.create(consortium=consortium_a, organisation=org_member)
+    MembershipFactory.create(consortium=consortium_b, organisation=org_outsider, is_founding=True)
+    chair = UserFactory.create(username="chair", organisation=org_chair, is_organisation_admin=True)
+    member = UserFactory.create(username="member", organisation=org_member)
+    observer = UserFactory.create(username="observer", organisation=org_member)
+    outsider = UserFactory.create(
+        username="outsider", organisation=org_outsider, is_organisation_admin=True
+    )
+    candidate = UserFactory.create(
+        username="candidate", organisation=org_candidate, is_organisation_admin=True
+    )
+    RoleAssignmentFactory.create(consortium=consortium_a, user=chair, role=Role.CHAIR)
+    member_role = RoleAssignmentFactory.create(
+        consortium=consortium_a, user=member, role=Role.STEERING_MEMBER
+    )
+    observer_role = RoleAssignmentFactory.create(
+        consortium=consortium_a, user=observer, role=Role.OBSERVER
+    )
+    RoleAssignmentFactory.create(consortium=consortium_b, user=outsider, role=Role.CHAIR)
+    return World(
+        consortium_a=consortium_a,
+        consortium_b=consortium_b,
+        org_chair=org_chair,
+        org_member=org_member,
+        org_outsider=org_outsider,
+        org_candidate=org_candidate,
+        membership_chair=membership_chair,
+        membership_member=membership_member,
+        chair=chair,
+        member=member,
+        observer=observer,
+        outsider=outsider,
+        candidate=candidate,
+        member_role=member_role,
+        observer_role=observer_role,
+    )
+
+
+@pytest.fixture
+def api_as() -> Callable[[User | None], APIClient]:
+    """An API client signed in as ``user`` (session auth), or anonymous for None."""
+
+    def make(user: User | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def browser_as() -> Callable[[User | None], Client]:
+    def make(user: User | None) -> Client:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+def domain_state() -> tuple[Any, ...]:
+    """Every row of the consortium domain and every successful audit event: a denial must
+    leave all of it as it was."""
+    return (
+        list(Organisation.objects.order_by("pk").values()),
+        list(Consortium.objects.order_by("pk").values()),
+        list(Membership.objects.order_by("pk").values()),
+        list(RoleAssignment.objects.order_by("pk").values()),
+        list(
+            AuditEvent.objects.filter(outcome="success").order_by("pk").values_list("pk", flat=True)
+        ),
+    )
+
+
+@pytest.fixture
+def unchanged() -> Callable[[], Any]:
+    """``with unchanged(): ...`` asserts that nothing in the domain changed inside."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def check() -> Any:
+        before = domain_state()
+        yield
+        assert domain_state() == before, "a denied or invalid request changed the database"
+
+    return check
+
+
+requires_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs PostgreSQL (set DATABASE_URL)",
+)
+requires_redis = pytest.mark.skipif(
+    not os.environ.get("REDIS_URL"), reason="needs Redis (set REDIS_URL)"
+)
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"

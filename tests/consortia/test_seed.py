@@ -1,0 +1,70 @@
+"""``seed_demo``: the demo world, idempotent, with people in every role."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from audit.models import AuditEvent
+from consortia.models import Consortium, Membership, Organisation, Role, RoleAssignment, User
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", "--force", *args, stdout=out)
+    return out.getvalue()
+
+
+def snapshot() -> tuple[Any, ...]:
+    return tuple(
+        list(model.objects.order_by("pk").values_list("pk", flat=True))
+        for model in (Organisation, User, Consortium, Membership, RoleAssignment, AuditEvent)
+    )
+
+
+def test_demo_world(db: Any) -> None:
+    output = seed()
+    models = dict(Consortium.objects.values_list("partnership_model_id", "home_jurisdiction_id"))
+    assert models == {
+        "joint_development": "EU",
+        "federated_learning": "GCC",
+        "infrastructure_pool": "EU",
+    }
+    countries = set(Organisation.objects.values_list("home_jurisdiction_id", flat=True))
+    assert Organisation.objects.count() >= 6
+    assert len(countries) >= 6
+    assert set(RoleAssignment.objects.values_list("role", flat=True)) == set(Role.values)
+    assert "amelie" in output
+    assert "password for all" in output
+    assert User.objects.get(username="amelie").check_password("alliance-demo")
+
+
+def test_running_twice_changes_nothing(db: Any) -> None:
+    seed()
+    first = snapshot()
+    seed()
+    assert snapshot() == first
+
+
+def test_refuses_without_debug_unless_forced(db: Any) -> None:
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not Consortium.objects.exists()
+
+
+def test_scale_keeps_the_bench_users_view_fixed(db: Any) -> None:
+    from consortia import permissions
+    from consortia.scale import BENCH_CONSORTIA, seed_scale
+
+    counts = seed_scale(factor=1, seed=1)
+    assert counts["consortia"] == 200
+    assert counts["organisations"] == 2_000
+    assert counts["users"] == 20_000
+    bench = User.objects.get(username="bench")
+    visible = set(permissions.visible_consortia(bench).values_list("pk", flat=True))
+    assert len(visible) == BENCH_CONSORTIA
+    seed_scale(factor=1, seed=2)
+    assert set(permissions.visible_consortia(bench).values_list("pk", flat=True)) == visible
