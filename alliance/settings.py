@@ -177,6 +177,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than the slowest task, so a task acknowledged late is not redelivered while it runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "membership-invitation-sweep": {
+        "task": "consortia.tasks.membership_invitation_sweep",
+        "schedule": timedelta(minutes=10),
+    },
+}
 
 if REDIS_URL is not None:
     CACHES = {

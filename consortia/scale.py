@@ -2,7 +2,7 @@
 
 At factor 1: 200 consortia, 2,000 organisations, 20,000 users, 10 member organisations per
 consortium and 6 role holders each. One benchmark organisation ("Bench Organisation") is a
-member of the same 20 consortia whatever the factor, and its user ``bench`` holds a role in
+member of the same 60 consortia whatever the factor, and its user ``bench`` holds a role in
 each: growing the factor grows the tables, never what ``bench`` can see.
 
 Rows are written with bulk_create, not through the services: this is a measurement fixture,
@@ -30,7 +30,7 @@ from consortia.models import (
 
 BENCH_USERNAME = "bench"
 BENCH_PASSWORD = "bench-password"  # noqa: S105 - benchmark fixture only
-BENCH_CONSORTIA = 20
+BENCH_CONSORTIA = 60
 COUNTRIES = (
     "AT",
     "BE",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, QuerySet
+from django.utils import timezone
 
 from consortia import permissions
 from consortia.models import (
@@ -106,3 +108,16 @@ def assignable_user(*, consortium: Consortium, username: str) -> User:
             }
         )
     return user
+
+
+def membership_invitations_unsent(
+    *, older_than: datetime.timedelta = datetime.timedelta(minutes=5)
+) -> list[int]:
+    """Invitations whose notice was never claimed, issued more than ``older_than`` ago."""
+    return list(
+        Membership.objects.filter(
+            status=Membership.Status.INVITED,
+            invitation_notified_at__isnull=True,
+            invited_at__lt=timezone.now() - older_than,
+        ).values_list("pk", flat=True)
+    )

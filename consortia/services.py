@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from functools import partial
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
@@ -269,7 +268,14 @@ def membership_invite(
     membership.full_clean(validate_unique=existing is None)
     membership.save()
     _audit_membership(actor, Action.INVITE, membership, before)
-    transaction.on_commit(partial(membership_invitation_notify_task.delay, membership.pk))
+    # robust: a broker outage must not fail a request whose change has committed; the
+    # invitation sweep sends any notice that was never claimed.
+    membership_id = membership.pk
+
+    def notify_invitation() -> None:
+        membership_invitation_notify_task.delay(membership_id)
+
+    transaction.on_commit(notify_invitation, robust=True)
     return membership
 
 

@@ -52,3 +52,15 @@ def membership_invitation_notify(membership_id: int) -> int:
     services.membership_record_invitation_sent(membership_id=membership_id, recipients=sent)
     logger.info("invitation for membership %s sent to %d administrators", membership_id, sent)
     return sent
+
+
+@shared_task(ignore_result=True)
+def membership_invitation_sweep() -> int:
+    """Enqueue the notice of every invitation that was never claimed (say the broker was
+    down when it was issued). Safe to run any number of times: the notice task claims first."""
+    from consortia import selectors
+
+    pending = selectors.membership_invitations_unsent()
+    for membership_id in pending:
+        membership_invitation_notify.delay(membership_id)
+    return len(pending)

@@ -316,3 +316,33 @@ def test_database_allows_one_chair(world: World) -> None:
         RoleAssignment.objects.create(
             consortium=world.consortium_a, user=world.member, role="chair"
         )
+
+
+def test_a_broker_outage_does_not_fail_the_invitation_and_the_sweep_resends(
+    world: World,
+    django_capture_on_commit_callbacks: Any,
+    mailoutbox: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time_machine
+
+    from consortia import tasks
+
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("broker unreachable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks.membership_invitation_notify, "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            membership = services.membership_invite(
+                actor=world.chair, consortium=world.consortium_a, organisation=world.org_candidate
+            )
+    assert Membership.objects.get(pk=membership.pk).status == "invited"
+    assert mailoutbox == []
+    assert tasks.membership_invitation_sweep() == 0, "too recent to be called lost"
+    with time_machine.travel(
+        datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(minutes=6), tick=False
+    ):
+        assert tasks.membership_invitation_sweep() == 1
+        assert tasks.membership_invitation_sweep() == 0, "claimed once, never again"
+    assert [message.to for message in mailoutbox] == [[world.candidate.email]]

@@ -1,0 +1,354 @@
+"""``make bench``: API throughput and latency as ratios to floors measured in the same run.
+
+It creates a PostgreSQL database, seeds the large synthetic data set (seed_demo --scale),
+serves the app with gunicorn (2 sync workers, production settings) and loads it with wrk
+(1 thread, 4 connections), as ../shared/reference/perf-calibration.md did:
+
+  (a) a bare Django JSON view: the framework's floor on this machine;
+  (b) a hand-written view returning the same page of rows as the real endpoint with
+      .values() and JsonResponse, behind the same session and the same access filter;
+  (c) the real consortia and memberships list endpoints, each as a ratio to its (b).
+
+Then it grows the tables tenfold (the bench user still sees the same rows) and measures
+(b) and (c) again. SQL queries per list request are counted at page sizes 10 and 100.
+Nothing here asserts a time: it prints figures and how they compare with the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+PORTS = {"1x": 8765, "10x": 8766}
+PAGE = 50
+
+ENDPOINTS = {
+    "consortia": ("/bench/values/consortia/", "/api/v1/consortia/"),
+    "memberships": ("/bench/values/memberships/", "/api/v1/memberships/"),
+}
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def environment(database_url: str) -> dict[str, str]:
+    return {
+        **{key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "DEBUG"}},
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "SECRET_KEY": "bench-only-" + "b" * 50,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "SECURE_SSL_REDIRECT": "0",
+        "CONN_MAX_AGE": "600",
+        "LOG_LEVEL": "WARNING",
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    log("wrk is missing; installing it from Debian's packages")
+    prefix = [] if os.geteuid() == 0 else ["sudo"]
+    subprocess.run(
+        [*prefix, "apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True
+    )
+    found = shutil.which("wrk")
+    if not found:
+        sys.exit("wrk is required: apt-get install wrk")
+    return found
+
+
+def recreate_database(server: str, name: str) -> None:
+    for statement in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
+        subprocess.run(["psql", server + "/postgres", "-q", "-c", statement], check=True)
+
+
+def settle(database_url: str) -> None:
+    """Leave nothing for autovacuum or the checkpointer to do while wrk is running."""
+    subprocess.run(
+        ["psql", database_url, "-q", "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT"], check=True
+    )
+
+
+@dataclass
+class Run:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass
+class Series:
+    runs: list[Run] = field(default_factory=list)
+
+    def median(self, attribute: str) -> float:
+        return float(statistics.median(getattr(run, attribute) for run in self.runs))
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _latency(output: str, percentile: str) -> float:
+    match = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
+
+
+def wrk(binary: str, base: str, path: str, seconds: int, cookie: str | None) -> Run:
+    command = [binary, "-t1", "-c4", f"-d{seconds}s", "--latency"]
+    if cookie:
+        command += ["-H", f"Cookie: sessionid={cookie}"]
+    output = subprocess.run(
+        [*command, base + path], capture_output=True, text=True, check=True
+    ).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    return Run(
+        requests_per_second=float(rate.group(1)) if rate else 0.0,
+        p50_ms=_latency(output, "50"),
+        p99_ms=_latency(output, "99"),
+        errors=int(errors.group(1)) if errors else 0,
+    )
+
+
+class Server:
+    """gunicorn with 2 sync workers: the reference configuration of perf-calibration."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "alliance.wsgi:application",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                "2",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        sys.exit("gunicorn did not come up")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def session_for_bench_user(env: dict[str, str]) -> str:
+    code = (
+        "from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY;"
+        "from django.contrib.sessions.backends.db import SessionStore;"
+        "from consortia.models import User;"
+        "user = User.objects.get(username='bench');"
+        "session = SessionStore();"
+        "session[SESSION_KEY] = str(user.pk);"
+        "session[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend';"
+        "session[HASH_SESSION_KEY] = user.get_session_auth_hash();"
+        "session.create();"
+        "print(session.session_key)"
+    )
+    return manage(env, "shell", "-c", code).strip().splitlines()[-1]
+
+
+def query_counts(env: dict[str, str]) -> dict[str, dict[int, int]]:
+    code = (
+        "import json;"
+        "from django.db import connection;"
+        "from django.test import Client;"
+        "from django.test.utils import CaptureQueriesContext;"
+        "from consortia.models import User;"
+        "client = Client(); client.force_login(User.objects.get(username='bench'));"
+        "counts = {};"
+        f"paths = {json.dumps({name: api for name, (_, api) in ENDPOINTS.items()})};"
+        "\nfor name, path in paths.items():\n"
+        "    counts[name] = {}\n"
+        "    for size in (10, 100):\n"
+        "        client.get(path + f'?page_size={size}')\n"
+        "        with CaptureQueriesContext(connection) as queries:\n"
+        "            assert client.get(path + f'?page_size={size}').status_code == 200\n"
+        "        counts[name][size] = len(queries)\n"
+        "print(json.dumps(counts))"
+    )
+    raw = json.loads(manage(env, "shell", "-c", code).strip().splitlines()[-1])
+    return {
+        name: {int(size): count for size, count in sizes.items()} for name, sizes in raw.items()
+    }
+
+
+def measure(
+    binary: str, servers: dict[str, tuple[Server, str]], rounds: int, seconds: int
+) -> dict[str, dict[str, Series]]:
+    """Paired runs: a short floor run before every endpoint run cancels slow drifts, and the
+    1x and 10x servers take turns, so both see the same machine."""
+    paths = {"floor": "/bench/floor/"}
+    for name, (values, api) in ENDPOINTS.items():
+        paths[f"{name} (b)"] = f"{values}?page_size={PAGE}"
+        paths[f"{name} (c)"] = f"{api}?page_size={PAGE}"
+    for server, cookie in servers.values():
+        for path in paths.values():
+            wrk(binary, server.base, path, 2, cookie)  # warm-up
+    results = {size: {name: Series() for name in [*paths, "floor (paired)"]} for size in servers}
+    for round_number in range(1, rounds + 1):
+        log(f"  round {round_number}/{rounds}")
+        for name, path in paths.items():
+            for size, (server, cookie) in servers.items():
+                series = results[size]
+                if name != "floor":
+                    series["floor (paired)"].runs.append(
+                        wrk(binary, server.base, paths["floor"], max(2, seconds // 2), None)
+                    )
+                series[name].runs.append(
+                    wrk(binary, server.base, path, seconds, None if name == "floor" else cookie)
+                )
+    return results
+
+
+def ratio_per_round(series: dict[str, Series], numerator: str, denominator: str) -> float:
+    ratios = [
+        top.requests_per_second / bottom.requests_per_second
+        for top, bottom in zip(series[numerator].runs, series[denominator].runs, strict=True)
+        if bottom.requests_per_second
+    ]
+    return statistics.median(ratios) if ratios else float("nan")
+
+
+def report(title: str, series: dict[str, Series]) -> None:
+    log(f"\n{title}")
+    log(f"  {'endpoint':<22}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'÷ floor':>9}{'errors':>8}")
+    floor = series["floor"].median("requests_per_second")
+    for name, values in series.items():
+        if name == "floor (paired)":
+            continue
+        rate = values.median("requests_per_second")
+        log(
+            f"  {name:<22}{rate:>10.0f}{values.median('p50_ms'):>9.2f}{values.median('p99_ms'):>9.2f}"
+            f"{rate / floor:>9.3f}{sum(run.errors for run in values.runs):>8}"
+        )
+
+
+def prepare(server: str, database: str, factor: int) -> tuple[dict[str, str], str, str]:
+    database_url = f"{server}/{database}"
+    env = environment(database_url)
+    started = time.monotonic()
+    recreate_database(server, database)
+    manage(env, "migrate", "--noinput")
+    seeded = manage(env, "seed_demo", "--scale", "--factor", str(factor), "--force")
+    synthetic = next(line for line in seeded.splitlines() if line.startswith("Synthetic"))
+    settle(database_url)
+    log(f"  {database}: {synthetic} ({time.monotonic() - started:.0f} s)")
+    return env, database_url, session_for_bench_user(env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--server", default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    arguments = parser.parse_args()
+
+    binary = ensure_wrk()
+    log("Preparing databases (the bench user sees the same rows in both)")
+    prepared = {
+        "1x": prepare(arguments.server, "alliance_bench", 1),
+        "10x": prepare(arguments.server, "alliance_bench_10x", 10),
+    }
+    counts = query_counts(prepared["1x"][0])
+    servers: dict[str, tuple[Server, str]] = {}
+    try:
+        for size, (env, _, cookie) in prepared.items():
+            servers[size] = (Server(env, PORTS[size]), cookie)
+        log("Measuring")
+        results = measure(binary, servers, arguments.rounds, arguments.seconds)
+    finally:
+        for server, _ in servers.values():
+            server.stop()
+
+    base, grown = results["1x"], results["10x"]
+    report(
+        "Results at 1x: 200 consortia, 2,000 organisations, 20,000 users (medians; wrk -t1 -c4, gunicorn 2 sync workers)",
+        base,
+    )
+    report("Results at 10x the rows (the bench user sees the same rows)", grown)
+    log("\nRatios and targets")
+    log(
+        f"  floor (a): {base['floor'].median('requests_per_second'):.0f} req/s "
+        "(reference on this kind of machine: about 6,900)"
+    )
+    for name in ENDPOINTS:
+        c_over_b = ratio_per_round(base, f"{name} (c)", f"{name} (b)")
+        p99 = base[f"{name} (c)"].median("p99_ms")
+        growth = ratio_per_round_across(grown, base, f"{name} (c)")
+        log(
+            f"  {name}: (c)/(b) = {c_over_b:.2f} [target >= 0.50]; p99 {p99:.1f} ms [target < 50]; "
+            f"10x rows / 1x = {growth:.2f} [target >= 0.80]"
+        )
+        sizes = counts[name]
+        log(
+            f"    SQL queries per request: page size 10 -> {sizes[10]}, 100 -> {sizes[100]} [target: equal]"
+        )
+
+
+def ratio_per_round_across(top: dict[str, Series], bottom: dict[str, Series], name: str) -> float:
+    """Median over rounds of top/bottom, each normalised by its own paired floor."""
+    ratios = []
+    for index, (high, low) in enumerate(zip(top[name].runs, bottom[name].runs, strict=True)):
+        high_floor = _paired_floor(top, name, index)
+        low_floor = _paired_floor(bottom, name, index)
+        if low.requests_per_second and high_floor and low_floor:
+            ratios.append(
+                (high.requests_per_second / high_floor) / (low.requests_per_second / low_floor)
+            )
+    return statistics.median(ratios) if ratios else float("nan")
+
+
+def _paired_floor(series: dict[str, Series], name: str, round_index: int) -> float:
+    names = [key for key in series if key not in {"floor", "floor (paired)"}]
+    position = round_index * len(names) + names.index(name)
+    return series["floor (paired)"].runs[position].requests_per_second
+
+
+if __name__ == "__main__":
+    main()
