@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "audit.middleware.AuditContextMiddleware",
+    "alliance.denials.DenialAuditMiddleware",
 ]
 
 ROOT_URLCONF = "alliance.urls"
@@ -160,6 +161,15 @@ if AUDIT_CLIENT_ADDRESS_HEADER is not None and not AUDIT_CLIENT_ADDRESS_HEADER.s
         "AUDIT_CLIENT_ADDRESS_HEADER must be a request.META key such as HTTP_X_REAL_IP."
     )
 
+# The Ed25519 key that signs audit checkpoints; created on first use. Keep it out of backups
+# that leave the deployment, and back it up inside it: losing it means new checkpoints are
+# signed by a new key (old ones stay verifiable with the old public key).
+AUDIT_SIGNING_KEY_PATH = Path(
+    env.string("AUDIT_SIGNING_KEY_PATH", str(BASE_DIR / "var" / "audit-signing-key.pem"))
+)
+# Exports of the audit log are written here.
+AUDIT_EXPORT_ROOT = Path(env.string("AUDIT_EXPORT_ROOT", str(MEDIA_ROOT / "audit-exports")))
+
 # Tasks: with REDIS_URL they go to a real broker and worker; without, they run in-process,
 # which is what the quick start needs and nothing else.
 REDIS_URL = env.redis_url("REDIS_URL")
@@ -178,6 +188,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
+    "audit-seal-checkpoints": {
+        "task": "audit.tasks.audit_seal_checkpoints",
+        "schedule": timedelta(minutes=env.integer("AUDIT_CHECKPOINT_MINUTES", 15, minimum=1)),
+    },
     "membership-invitation-sweep": {
         "task": "consortia.tasks.membership_invitation_sweep",
         "schedule": timedelta(minutes=10),

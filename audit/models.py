@@ -12,6 +12,9 @@ foreign keys: history must outlive renames and deletions, and ``audit`` depends 
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 
@@ -85,7 +88,9 @@ class AuditEvent(models.Model):
     related_object_type = models.CharField(max_length=100, blank=True)
     related_object_id = models.CharField(max_length=64, blank=True)
     related_object_display = models.CharField(max_length=300, blank=True)
-    changes = models.JSONField(default=dict, blank=True)
+    # Stored as canonical JSON text (keys sorted, no spaces), exactly the bytes that are hashed,
+    # so PostgreSQL can re-hash an event without re-serialising nested JSON.
+    changes = models.TextField(default="{}", help_text="Canonical JSON: keys sorted, no spaces.")
 
     request_id = models.CharField(max_length=64, blank=True)
     client_address = models.GenericIPAddressField(null=True, blank=True)
@@ -119,3 +124,95 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chain}#{self.sequence} {self.action} {self.object_display}"
+
+    @property
+    def changes_data(self) -> Any:
+        return json.loads(self.changes)
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of a chain's size and head hash at a moment.
+
+    A member organisation that keeps checkpoints can later prove that the history up to each
+    one was not rewritten: the chain must still lead to the same head at the same size.
+    """
+
+    chain = models.CharField(max_length=64)
+    consortium_id = models.BigIntegerField(null=True, blank=True)
+    size = models.PositiveBigIntegerField(help_text="Sequence number of the last event sealed.")
+    head_hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField()
+    key_id = models.CharField(max_length=64, help_text="SHA-256 of the signing public key.")
+    signature = models.TextField(help_text="Base64 Ed25519 signature of the checkpoint note.")
+
+    class Meta:
+        ordering = ["chain", "size"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "size"], name="audit_checkpoint_chain_size"),
+            models.CheckConstraint(condition=Q(size__gte=1), name="audit_checkpoint_size_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["consortium_id", "-sealed_at"], name="audit_checkpoint_consortium")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chain} at {self.size}"
+
+    @property
+    def note(self) -> str:
+        from audit.signing import checkpoint_note
+
+        return checkpoint_note(self.chain, self.size, self.head_hash, self.sealed_at)
+
+
+class AuditExport(models.Model):
+    """A file of a consortium's audit events, made by a task, with its filter and the
+    checkpoint it verifies against written into it."""
+
+    class Format(models.TextChoices):
+        JSONL = "jsonl", "JSON Lines"
+        CSV = "csv", "CSV"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    consortium_id = models.BigIntegerField()
+    requested_by_id = models.BigIntegerField()
+    requested_by_display = models.CharField(max_length=200)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    rows_total = models.PositiveBigIntegerField(default=0)
+    rows_written = models.PositiveBigIntegerField(default=0)
+    checkpoint = models.ForeignKey(AuditCheckpoint, null=True, blank=True, on_delete=models.PROTECT)
+    file_name = models.CharField(max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "running", "done", "failed"]),
+                name="audit_export_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(rows_written__lte=models.F("rows_total")) | Q(rows_total=0),
+                name="audit_export_progress_bounded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Audit export {self.pk} ({self.get_format_display()})"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return int(100 * self.rows_written / self.rows_total) if self.rows_total else 0

@@ -14,16 +14,18 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
 from audit import context
-from audit.canonical import event_hash
+from audit.canonical import canonical_json, event_hash
 from audit.models import (
     GENESIS_HASH,
     PLATFORM_CHAIN,
+    Action,
     ActorKind,
+    AuditCheckpoint,
     AuditEvent,
     Outcome,
     consortium_chain,
@@ -167,7 +169,7 @@ def audit_record(
         "related_object_type": "",
         "related_object_id": "",
         "related_object_display": "",
-        "changes": json_safe(dict(changes or {})),
+        "changes": canonical_json(json_safe(dict(changes or {}))),
         "request_id": request.request_id if request else "",
         "client_address": _normalise_address(request.client_address) if request else None,
         "user_agent": request.user_agent if request else "",
@@ -191,3 +193,98 @@ def audit_record(
         return AuditEvent.objects.create(
             **fields, prev_hash=prev_hash, hash=event_hash(prev_hash, fields)
         )
+
+
+def audit_denial(
+    *,
+    actor: Any,
+    consortium_id: int | None,
+    object_type: str,
+    object_id: str,
+    action: str,
+    status: int,
+    path: str,
+    reason: str,
+) -> AuditEvent:
+    """Record a request the access policy refused (404 or 403). Called at the boundary,
+    outside any transaction that could roll the record back with the request's work."""
+    return audit_record(
+        action=Action.DENIED,
+        actor=actor,
+        consortium_id=consortium_id,
+        object_type=object_type,
+        object_id=object_id,
+        object_display=path[:300],
+        outcome=Outcome.DENIED,
+        reason=f"{status}: {reason}"[:1000],
+        changes={"attempted": action} if action else None,
+    )
+
+
+def _chain_heads(chains: Iterable[str] | None) -> dict[str, int]:
+    events = AuditEvent.objects.all()
+    if chains is not None:
+        events = events.filter(chain__in=list(chains))
+    return dict(
+        events.values("chain").annotate(size=models.Max("sequence")).values_list("chain", "size")
+    )
+
+
+def checkpoint_seal(*, chains: Iterable[str] | None = None) -> list[AuditCheckpoint]:
+    """Seal every chain (or those named) that grew since its last checkpoint.
+
+    Idempotent: a chain that did not grow gets no new checkpoint, and two sealers racing on
+    the same chain are stopped by the unique (chain, size) constraint.
+    """
+    from audit.signing import checkpoint_note, key_id, sign
+
+    heads = _chain_heads(chains)
+    sealed_sizes = dict(
+        AuditCheckpoint.objects.filter(chain__in=list(heads))
+        .values("chain")
+        .annotate(size=models.Max("size"))
+        .values_list("chain", "size")
+    )
+    created: list[AuditCheckpoint] = []
+    for chain, size in sorted(heads.items()):
+        if sealed_sizes.get(chain, 0) >= size:
+            continue
+        head = AuditEvent.objects.values("hash", "consortium_id").get(chain=chain, sequence=size)
+        sealed_at = timezone.now()
+        checkpoint = AuditCheckpoint(
+            chain=chain,
+            consortium_id=head["consortium_id"],
+            size=size,
+            head_hash=head["hash"],
+            sealed_at=sealed_at,
+            key_id=key_id(),
+            signature=sign(checkpoint_note(chain, size, head["hash"], sealed_at)),
+        )
+        try:
+            with transaction.atomic():
+                checkpoint.save()
+        except IntegrityError:
+            continue  # another sealer got there first with the same size
+        created.append(checkpoint)
+    return created
+
+
+def audit_read(
+    *,
+    actor: Any,
+    consortium_id: int | None,
+    action: str,
+    filters: Mapping[str, Any],
+    count: int,
+    what: str,
+) -> None:
+    """Record that ``actor`` read something that matters (a listing is one event with its
+    filter and how many rows it returned). Reads write in their own short transaction."""
+    audit_record(
+        action=action,
+        actor=actor,
+        consortium_id=consortium_id,
+        object_type=what,
+        object_display=what,
+        changes={"filters": dict(filters), "count": count},
+    )

@@ -119,8 +119,15 @@ def _latency(output: str, percentile: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
 
 
-def wrk(binary: str, base: str, path: str, seconds: int, cookie: str | None) -> Run:
-    command = [binary, "-t1", "-c4", f"-d{seconds}s", "--latency"]
+def wrk(
+    binary: str,
+    base: str,
+    path: str,
+    seconds: int,
+    cookie: str | None,
+    extra: list[str] | None = None,
+) -> Run:
+    command = [binary, "-t1", "-c4", f"-d{seconds}s", "--latency", *(extra or [])]
     if cookie:
         command += ["-H", f"Cookie: sessionid={cookie}"]
     output = subprocess.run(
@@ -287,9 +294,32 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--only", choices=["api", "audit"], help="Run one part only.")
+    parser.add_argument("--verify-events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--skip-python-verify", action="store_true", help="Time only the SQL verifier."
+    )
     arguments = parser.parse_args()
 
     binary = ensure_wrk()
+    if arguments.only != "audit":
+        api_bench(binary, arguments)
+    if arguments.only != "api":
+        from bench import audit_bench
+
+        if arguments.only == "audit":
+            prepare(arguments.server, "alliance_bench", 1)
+        audit_bench.prepare_and_run(
+            binary,
+            arguments.server,
+            rounds=arguments.rounds,
+            seconds=arguments.seconds,
+            verify_events=arguments.verify_events,
+            python_verify=not arguments.skip_python_verify,
+        )
+
+
+def api_bench(binary: str, arguments: argparse.Namespace) -> None:
     log("Preparing databases (the bench user sees the same rows in both)")
     prepared = {
         "1x": prepare(arguments.server, "alliance_bench", 1),
@@ -351,4 +381,5 @@ def _paired_floor(series: dict[str, Series], name: str, round_index: int) -> flo
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
     main()

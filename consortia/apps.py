@@ -7,3 +7,10 @@ class ConsortiaConfig(AppConfig):
     name = "consortia"
     verbose_name = "Consortia"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # audit depends on no other app; the consortium domain tells it who reads which chain.
+        from audit import policy
+        from consortia.audit_access import ConsortiumChainAccess
+
+        policy.register(ConsortiumChainAccess())

@@ -254,6 +254,7 @@ class Consortium(models.Model):
         permissions = [
             ("manage_membership", "Can invite, admit, suspend and remove member organisations"),
             ("manage_roles", "Can assign and revoke roles"),
+            ("view_audit_log", "Can read the whole audit chain and export it"),
         ]
         constraints = [
             models.CheckConstraint(

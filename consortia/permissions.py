@@ -21,11 +21,11 @@ import functools
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models.expressions import RawSQL
-from django.http import Http404
 
+from alliance.errors import AccessDenied, NotVisible
 from consortia.models import (
     Consortium,
     ConsortiumGroupObjectPermission,
@@ -47,6 +47,7 @@ class ConsortiumAction(enum.StrEnum):
     DELETE = "delete_consortium"
     MANAGE_MEMBERSHIP = "manage_membership"
     MANAGE_ROLES = "manage_roles"
+    VIEW_AUDIT = "view_audit_log"
 
 
 class OrganisationAction(enum.StrEnum):
@@ -65,7 +66,7 @@ ROLE_ACTIONS: Mapping[Role, frozenset[ConsortiumAction]] = {
     Role.STEERING_MEMBER: frozenset({ConsortiumAction.VIEW}),
     Role.LEGAL: frozenset({ConsortiumAction.VIEW}),
     Role.TECHNICAL: frozenset({ConsortiumAction.VIEW}),
-    Role.AUDITOR: frozenset({ConsortiumAction.VIEW}),
+    Role.AUDITOR: frozenset({ConsortiumAction.VIEW, ConsortiumAction.VIEW_AUDIT}),
     Role.OBSERVER: frozenset({ConsortiumAction.VIEW}),
 }
 
@@ -104,6 +105,39 @@ def visible_consortium_ids(user: Any) -> RawSQL:
     return RawSQL(  # noqa: S611 - parameters only, see _visible_ids_sql
         _visible_ids_sql(), (user.organisation_id, *VISIBLE_MEMBERSHIP_STATUSES, user.pk, user.pk)
     )
+
+
+def consortium_ids_where(user: Any, action: ConsortiumAction) -> Any:
+    """Ids of the consortia where ``user`` may take ``action``, as a sub-query: by a role
+    that grants it (while their organisation is an active member) or by an explicit grant."""
+    if action == ConsortiumAction.VIEW:
+        return visible_consortium_ids(user)
+    roles = [role for role, actions in ROLE_ACTIONS.items() if action in actions]
+    by_role = (
+        RoleAssignment.objects.filter(
+            user_id=user.pk,
+            role__in=roles,
+            consortium__memberships__organisation_id=user.organisation_id,
+            consortium__memberships__status=Membership.Status.ACTIVE,
+        )
+        .order_by()
+        .values("consortium_id")
+    )
+    granted = (
+        ConsortiumUserObjectPermission.objects.filter(
+            user_id=user.pk, permission__codename=action.value
+        )
+        .order_by()
+        .values("content_object_id")
+    )
+    granted_to_group = (
+        ConsortiumGroupObjectPermission.objects.filter(
+            group__user=user.pk, permission__codename=action.value
+        )
+        .order_by()
+        .values("content_object_id")
+    )
+    return by_role.union(granted, granted_to_group)
 
 
 def visible_consortia(user: Any) -> ConsortiumQuerySet:
@@ -214,12 +248,44 @@ def _can_organisation(user: Any, action: OrganisationAction, obj: models.Model |
     return False
 
 
+def _consortium_of(obj: models.Model | None) -> int | None:
+    if isinstance(obj, Consortium):
+        return int(obj.pk)
+    return getattr(obj, "consortium_id", None)
+
+
 def require(
     user: Any, action: ConsortiumAction | OrganisationAction, obj: models.Model | None
 ) -> None:
     """Raise PermissionDenied unless ``can(user, action, obj)``; services call this."""
     if not can(user, action, obj):
-        raise PermissionDenied(f"You may not {action.value.replace('_', ' ')} here.")
+        raise AccessDenied(
+            f"You may not {action.value.replace('_', ' ')} here.",
+            consortium_id=_consortium_of(obj),
+            object_type=obj._meta.label_lower if obj is not None else "",
+            object_id=str(obj.pk) if obj is not None else "",
+            action=action.value,
+        )
+
+
+def _not_visible(model: type[models.Model], pk: Any, action: str) -> NotVisible:
+    """The 404 for an object the user cannot see. Its consortium (when it exists at all)
+    is looked up only on this denial path, so the attempt lands in that consortium's chain."""
+    consortium_id = None
+    if str(pk).isdigit():
+        if model is Consortium:
+            consortium_id = int(pk) if Consortium.objects.filter(pk=pk).exists() else None
+        elif hasattr(model, "consortium_id"):
+            consortium_id = (
+                model._default_manager.filter(pk=pk).values_list("consortium_id", flat=True).first()
+            )
+    return NotVisible(
+        f"No {model._meta.verbose_name} matches the given query.",
+        consortium_id=consortium_id,
+        object_type=model._meta.label_lower,
+        object_id=str(pk)[:64],
+        action=action,
+    )
 
 
 def _get_visible(
@@ -228,7 +294,7 @@ def _get_visible(
     try:
         obj = queryset.get(pk=pk)
     except (ObjectDoesNotExist, ValueError, TypeError):
-        raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from None
+        raise _not_visible(queryset.model, pk, action.value) from None
     require(user, action, obj)
     return obj
 
@@ -261,7 +327,7 @@ def get_organisation_for(
     try:
         organisation = visible_organisations(user).select_related("home_jurisdiction").get(pk=pk)
     except (Organisation.DoesNotExist, ValueError, TypeError):
-        raise Http404("No organisation matches the given query.") from None
+        raise _not_visible(Organisation, pk, action.value) from None
     require(user, action, organisation)
     return organisation
 

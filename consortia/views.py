@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from alliance.auth import acting_user
+from audit import selectors as audit_selectors
 from consortia import permissions, selectors, services
 from consortia.filters import ConsortiumFilter, OrganisationFilter
 from consortia.forms import (
@@ -125,6 +126,13 @@ def _detail_context(request: HttpRequest, consortium: Consortium, **bound: Any) 
         "is_open": consortium.status != Consortium.Status.DISSOLVED,
         "reason_form": ReasonForm(),
         "admit_form": AdmitForm(),
+        "history": audit_selectors.object_history(
+            actor=request.user,
+            consortium_id=consortium.pk,
+            object_type=consortium._meta.label_lower,
+            object_id=consortium.pk,
+        ),
+        "can_audit": ConsortiumAction.VIEW_AUDIT in rights,
     }
     if context["can_change"] and services.CONSORTIUM_TRANSITIONS[consortium.status]:
         context["status_form"] = bound.get("status_form") or ConsortiumStatusForm(

@@ -2,7 +2,7 @@
 
 Consortium A has two active members: the chair's organisation and a second one. In A:
 ``chair`` (may do everything), ``member`` (a steering-committee member, may read),
-``observer`` (read-only role). ``outsider`` chairs consortium B and sees nothing of A.
+``observer`` (read-only role), ``auditor`` (reads the whole audit chain). ``outsider`` chairs consortium B and sees nothing of A.
 ``candidate`` belongs to an organisation in no consortium, available to invite.
 """
 
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
@@ -76,6 +78,7 @@ class World:
     chair: User
     member: User
     observer: User
+    auditor: User
     outsider: User
     candidate: User
     member_role: RoleAssignment
@@ -103,6 +106,7 @@ def world(db: Any) -> World:
     chair = UserFactory.create(username="chair", organisation=org_chair, is_organisation_admin=True)
     member = UserFactory.create(username="member", organisation=org_member)
     observer = UserFactory.create(username="observer", organisation=org_member)
+    auditor = UserFactory.create(username="auditor", organisation=org_member)
     outsider = UserFactory.create(
         username="outsider", organisation=org_outsider, is_organisation_admin=True
     )
@@ -116,6 +120,7 @@ def world(db: Any) -> World:
     observer_role = RoleAssignmentFactory.create(
         consortium=consortium_a, user=observer, role=Role.OBSERVER
     )
+    RoleAssignmentFactory.create(consortium=consortium_a, user=auditor, role=Role.AUDITOR)
     RoleAssignmentFactory.create(consortium=consortium_b, user=outsider, role=Role.CHAIR)
     return World(
         consortium_a=consortium_a,
@@ -129,11 +134,30 @@ def world(db: Any) -> World:
         chair=chair,
         member=member,
         observer=observer,
+        auditor=auditor,
         outsider=outsider,
         candidate=candidate,
         member_role=member_role,
         observer_role=observer_role,
     )
+
+
+@pytest.fixture(scope="session")
+def celery_config() -> Mapping[str, Any]:
+    return {
+        "broker_url": settings.TEST_REDIS_URL,
+        "result_backend": settings.TEST_REDIS_URL,
+        "task_always_eager": False,
+        "task_ignore_result": False,
+        # A queue of this run's own, so a developer's worker on the same Redis cannot take it.
+        "task_default_queue": f"alliance-test-{uuid.uuid4().hex}",
+        "broker_connection_retry_on_startup": True,
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_includes() -> list[str]:
+    return ["celery.contrib.testing.tasks", "consortia.tasks"]
 
 
 @pytest.fixture
@@ -161,15 +185,20 @@ def browser_as() -> Callable[[User | None], Client]:
 
 
 def domain_state() -> tuple[Any, ...]:
-    """Every row of the consortium domain and every successful audit event: a denial must
-    leave all of it as it was."""
+    """Every row of the consortium domain and every successful audit event but sign-ins: a
+    denial must leave all of it as it was (it adds only its own ``denied`` event)."""
     return (
         list(Organisation.objects.order_by("pk").values()),
         list(Consortium.objects.order_by("pk").values()),
         list(Membership.objects.order_by("pk").values()),
         list(RoleAssignment.objects.order_by("pk").values()),
         list(
-            AuditEvent.objects.filter(outcome="success").order_by("pk").values_list("pk", flat=True)
+            AuditEvent.objects.filter(outcome="success")
+            .exclude(
+                action__in=["login", "logout"]
+            )  # signing in to make the request changes nothing
+            .order_by("pk")
+            .values_list("pk", flat=True)
         ),
     )
 

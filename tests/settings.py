@@ -5,6 +5,8 @@ does), and against SQLite with in-process tasks otherwise.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "tests-only-" + "x" * 50)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
@@ -37,3 +39,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 STATIC_ROOT = None  # type: ignore[assignment]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# One signing key and export folder per test session, never the developer's own.
+_SCRATCH = Path(tempfile.mkdtemp(prefix="alliance-tests-"))
+AUDIT_SIGNING_KEY_PATH = _SCRATCH / "audit-signing-key.pem"
+AUDIT_EXPORT_ROOT = _SCRATCH / "audit-exports"

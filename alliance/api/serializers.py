@@ -10,6 +10,7 @@ converter chosen once per field type.
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -38,7 +39,17 @@ def _decimal(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+class JSONTextField(serializers.JSONField):
+    """JSON that the database holds as text (the audit trail's canonical ``changes``)."""
+
+
+def _json_text(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
 def _converter(field: serializers.Field[Any, Any, Any, Any]) -> Converter:
+    if isinstance(field, JSONTextField):
+        return _json_text
     if isinstance(field, serializers.DateTimeField):
         return _datetime
     if isinstance(field, serializers.DateField):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.db.models import Model, QuerySet
+from django.http import Http404
 from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,6 +42,17 @@ class RowViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.row_response(self.get_object())
+
+    def visible_object(self) -> Model:
+        """The object of this URL from ``get_queryset()``, or 404: for lists whose scoping
+        is the queryset itself (no per-object right beyond seeing it)."""
+        pk = str(self.kwargs["pk"])
+        found = self.get_queryset().filter(pk=pk).first() if pk.isdigit() else None
+        if found is None:
+            raise Http404(
+                f"No {self.get_queryset().model._meta.verbose_name} matches the given query."
+            )
+        return cast(Model, found)
 
     def validated(self, serializer_class: type[Any], *, partial: bool = False) -> dict[str, Any]:
         serializer = serializer_class(data=self.request.data, partial=partial)

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
                 ('related_object_type', models.CharField(blank=True, max_length=100)),
                 ('related_object_id', models.CharField(blank=True, max_length=64)),
                 ('related_object_display', models.CharField(blank=True, max_length=300)),
-                ('changes', models.JSONField(blank=True, default=dict)),
+                ('changes', models.TextField(default='{}', help_text='Canonical JSON: keys sorted, no spaces.')),
                 ('request_id', models.CharField(blank=True, max_length=64)),
                 ('client_address', models.GenericIPAddressField(blank=True, null=True)),
                 ('user_agent', models.CharField(blank=True, max_length=300)),

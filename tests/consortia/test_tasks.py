@@ -4,13 +4,10 @@ broker runs the task against the real database, and a second delivery changes no
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
 from celery.worker import state as worker_state
-from django.conf import settings
 from django.core import mail
 
 from audit.models import AuditEvent
@@ -20,24 +17,6 @@ from consortia.tasks import membership_invitation_notify
 from tests.conftest import World, requires_redis
 
 pytestmark = [requires_redis, pytest.mark.celery_integration]
-
-
-@pytest.fixture(scope="session")
-def celery_config() -> Mapping[str, Any]:
-    return {
-        "broker_url": settings.TEST_REDIS_URL,
-        "result_backend": settings.TEST_REDIS_URL,
-        "task_always_eager": False,
-        "task_ignore_result": False,
-        # A queue of this run's own, so a developer's worker on the same Redis cannot take it.
-        "task_default_queue": f"alliance-test-{uuid.uuid4().hex}",
-        "broker_connection_retry_on_startup": True,
-    }
-
-
-@pytest.fixture(scope="session")
-def celery_includes() -> list[str]:
-    return ["celery.contrib.testing.tasks", "consortia.tasks"]
 
 
 def wait_for(condition: Any, timeout: float = 15.0) -> None:
