@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import exceptions as api_exceptions
 
-from alliance.errors import AuditedDenial
+from alliance.errors import PolicyDenialError
 from audit.services import audit_denial
 
 NOT_FOUND = (Http404, api_exceptions.NotFound)
@@ -29,7 +29,9 @@ def record_denial(request: Any, exception: Exception) -> None:
         or not isinstance(exception, NOT_FOUND + FORBIDDEN)
     ):
         return
-    context = exception if isinstance(exception, AuditedDenial) else AuditedDenial()
+    context = (
+        exception if isinstance(exception, PolicyDenialError) else PolicyDenialError(str(exception))
+    )
     audit_denial(
         actor=user,
         consortium_id=context.consortium_id,

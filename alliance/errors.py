@@ -16,7 +16,7 @@ class ConflictError(Exception):
         self.code = code
 
 
-class AuditedDenial:
+class PolicyDenialError(Exception):
     """What the access policy knows about a refusal, for the audit event the boundary writes.
 
     Views and API views let these propagate; the denial middleware (browser) and the API's
@@ -29,44 +29,27 @@ class AuditedDenial:
     object_id: str = ""
     action: str = ""
 
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        consortium_id: int | None = None,
+        object_type: str = "",
+        object_id: str = "",
+        action: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.consortium_id, self.object_type, self.object_id, self.action = (
+            consortium_id,
+            object_type,
+            object_id,
+            action,
+        )
 
-class NotVisible(Http404, AuditedDenial):
+
+class NotVisibleError(PolicyDenialError, Http404):
     """404: the object does not exist for this user (it may exist for others)."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        consortium_id: int | None,
-        object_type: str,
-        object_id: str,
-        action: str,
-    ) -> None:
-        super().__init__(message)
-        self.consortium_id, self.object_type, self.object_id, self.action = (
-            consortium_id,
-            object_type,
-            object_id,
-            action,
-        )
 
-
-class AccessDenied(PermissionDenied, AuditedDenial):
+class AccessDeniedError(PolicyDenialError, PermissionDenied):
     """403: the object is visible, the action is not allowed."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        consortium_id: int | None,
-        object_type: str,
-        object_id: str,
-        action: str,
-    ) -> None:
-        super().__init__(message)
-        self.consortium_id, self.object_type, self.object_id, self.action = (
-            consortium_id,
-            object_type,
-            object_id,
-            action,
-        )

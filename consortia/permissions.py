@@ -25,7 +25,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models.expressions import RawSQL
 
-from alliance.errors import AccessDenied, NotVisible
+from alliance.errors import AccessDeniedError, NotVisibleError
 from consortia.models import (
     Consortium,
     ConsortiumGroupObjectPermission,
@@ -259,7 +259,7 @@ def require(
 ) -> None:
     """Raise PermissionDenied unless ``can(user, action, obj)``; services call this."""
     if not can(user, action, obj):
-        raise AccessDenied(
+        raise AccessDeniedError(
             f"You may not {action.value.replace('_', ' ')} here.",
             consortium_id=_consortium_of(obj),
             object_type=obj._meta.label_lower if obj is not None else "",
@@ -268,7 +268,7 @@ def require(
         )
 
 
-def _not_visible(model: type[models.Model], pk: Any, action: str) -> NotVisible:
+def _not_visible(model: type[models.Model], pk: Any, action: str) -> NotVisibleError:
     """The 404 for an object the user cannot see. Its consortium (when it exists at all)
     is looked up only on this denial path, so the attempt lands in that consortium's chain."""
     consortium_id = None
@@ -279,7 +279,7 @@ def _not_visible(model: type[models.Model], pk: Any, action: str) -> NotVisible:
             consortium_id = (
                 model._default_manager.filter(pk=pk).values_list("consortium_id", flat=True).first()
             )
-    return NotVisible(
+    return NotVisibleError(
         f"No {model._meta.verbose_name} matches the given query.",
         consortium_id=consortium_id,
         object_type=model._meta.label_lower,
