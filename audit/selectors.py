@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from alliance.errors import NotVisible
+from alliance.errors import NotVisibleError
 from audit import policy
 from audit.models import Action, AuditCheckpoint, AuditEvent, AuditExport, Outcome, consortium_chain
 
@@ -96,7 +96,7 @@ def export_detail(*, actor: Any, pk: Any) -> AuditExport:
     """One export: 404 if it does not exist or its consortium is hidden, 403 without full access."""
     export = AuditExport.objects.filter(pk=pk).first() if str(pk).isdigit() else None
     if export is None:
-        raise NotVisible(
+        raise NotVisibleError(
             "No export matches the given query.",
             consortium_id=None,
             object_type="audit.auditexport",
