@@ -99,7 +99,7 @@ class AuditEvent(models.Model):
     reason = models.TextField(blank=True)
 
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["chain", "sequence"]
@@ -115,11 +115,12 @@ class AuditEvent(models.Model):
                 name="audit_event_outcome_valid",
             ),
         ]
+        # Few indexes, since every audited write pays for each: the chain's own unique key
+        # (feeds, verification), consortium then id (API lists), and object lookups (history).
         indexes = [
-            models.Index(fields=["consortium_id", "-occurred_at"], name="audit_consortium_time"),
+            models.Index(fields=["consortium_id", "id"], name="audit_consortium_id"),
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
             models.Index(fields=["related_object_type", "related_object_id"], name="audit_related"),
-            models.Index(fields=["request_id"], name="audit_request"),
         ]
 
     def __str__(self) -> str:

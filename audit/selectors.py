@@ -50,7 +50,7 @@ def consortium_events(*, actor: Any, consortium_id: int) -> tuple[QuerySet[Audit
     """A consortium's chain as ``actor`` may read it, and whether that is the whole chain."""
     access = policy.current()
     access.require(actor, consortium_id, full=False)
-    events = AuditEvent.objects.filter(consortium_id=consortium_id)
+    events = AuditEvent.objects.filter(chain=consortium_chain(int(consortium_id)))
     full = access.has_full(actor, consortium_id)
     return (events if full else _changes_only(events)), full
 

@@ -91,12 +91,33 @@ def changes_between(
     return changed
 
 
-def _lock_chain(chain: str) -> None:
+_LOCK_AND_READ_HEAD = (
+    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0)); "
+    "SELECT sequence, hash FROM audit_auditevent WHERE chain = %s ORDER BY sequence DESC LIMIT 1"
+)
+
+
+def _lock_chain_and_read_head(chain: str) -> tuple[int, str] | None:
+    """Take the chain's lock, then read its head: the last event's sequence and hash.
+
+    On PostgreSQL both statements travel in one round trip (the lock is held for the rest of
+    the transaction, so appends to one chain are serialised and chain order is commit
+    order). Each statement takes its own snapshot, so the read sees whatever the previous
+    holder of the lock committed. SQLite (quick start only) serialises writers on the whole
+    database, and the unique (chain, sequence) constraint catches anything that slips through.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [chain])
-    # SQLite (quick start only) serialises writers on the whole database; the unique
-    # (chain, sequence) constraint catches anything that slips through.
+            cursor.execute(_LOCK_AND_READ_HEAD, [chain, chain])
+            cursor.nextset()
+            row = cursor.fetchone()
+        return (int(row[0]), str(row[1])) if row else None
+    return (
+        AuditEvent.objects.filter(chain=chain)
+        .order_by("-sequence")
+        .values_list("sequence", "hash")
+        .first()
+    )
 
 
 def _describe_actor(actor: Any) -> dict[str, Any]:
@@ -158,7 +179,6 @@ def audit_record(
     request = context.current()
     fields: dict[str, Any] = {
         "chain": chain,
-        "occurred_at": timezone.now(),
         "consortium_id": consortium_id,
         "actor_organisation_id": None,
         "actor_organisation_display": "",
@@ -181,15 +201,11 @@ def audit_record(
     fields.update(_describe_object(related, "related_object"))
 
     with transaction.atomic(savepoint=False):
-        _lock_chain(chain)
-        head = (
-            AuditEvent.objects.filter(chain=chain)
-            .order_by("-sequence")
-            .values_list("sequence", "hash")
-            .first()
-        )
+        head = _lock_chain_and_read_head(chain)
         sequence, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
         fields["sequence"] = sequence
+        # Stamped under the lock, so times never run backwards along a chain.
+        fields["occurred_at"] = timezone.now()
         return AuditEvent.objects.create(
             **fields, prev_hash=prev_hash, hash=event_hash(prev_hash, fields)
         )

@@ -32,9 +32,9 @@ def activity(request: HttpRequest, pk: int) -> HttpResponse:
     events, full = selectors.consortium_events(actor=request.user, consortium_id=pk)
     filterset = AuditEventFilter(request.GET or None, queryset=events)
     before = request.GET.get("before", "")
-    page_events = filterset.qs.order_by("-id")
+    page_events = filterset.qs.order_by("-sequence")
     if before.isdigit():
-        page_events = page_events.filter(id__lt=int(before))
+        page_events = page_events.filter(sequence__lt=int(before))
     rows = list(page_events[: PAGE_SIZE + 1])
     has_more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
     audit_read(
@@ -53,7 +53,7 @@ def activity(request: HttpRequest, pk: int) -> HttpResponse:
         "filterset": filterset,
         "events": rows,
         "has_more": has_more,
-        "next_before": rows[-1].pk if rows else None,
+        "next_before": rows[-1].sequence if rows else None,
         "full": full,
         "query": request.GET.copy(),
     }

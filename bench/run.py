@@ -126,8 +126,9 @@ def wrk(
     seconds: int,
     cookie: str | None,
     extra: list[str] | None = None,
+    connections: int = 4,
 ) -> Run:
-    command = [binary, "-t1", "-c4", f"-d{seconds}s", "--latency", *(extra or [])]
+    command = [binary, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *(extra or [])]
     if cookie:
         command += ["-H", f"Cookie: sessionid={cookie}"]
     output = subprocess.run(
@@ -180,12 +181,12 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def session_for_bench_user(env: dict[str, str]) -> str:
+def session_for_bench_user(env: dict[str, str], username: str = "bench") -> str:
     code = (
         "from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY;"
         "from django.contrib.sessions.backends.db import SessionStore;"
         "from consortia.models import User;"
-        "user = User.objects.get(username='bench');"
+        f"user = User.objects.get(username='{username}');"
         "session = SessionStore();"
         "session[SESSION_KEY] = str(user.pk);"
         "session[BACKEND_SESSION_KEY] = 'django.contrib.auth.backends.ModelBackend';"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import ClassVar
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
@@ -189,6 +190,13 @@ class Organisation(models.Model):
         return self.name
 
 
+class AllianceUserManager(UserManager["User"]):
+    def get_queryset(self) -> models.QuerySet[User]:
+        # Every request that loads its user (sessions) also needs the organisation: for the
+        # access policy and for the audit trail's frozen display strings.
+        return super().get_queryset().select_related("organisation")
+
+
 class User(AbstractUser):
     """A person. Everyone but the deployment's operators belongs to exactly one organisation."""
 
@@ -202,6 +210,8 @@ class User(AbstractUser):
     is_organisation_admin = models.BooleanField(
         default=False, help_text="May edit the organisation's record and manage its credentials."
     )
+
+    objects: ClassVar[AllianceUserManager] = AllianceUserManager()
 
     class Meta:
         verbose_name = "user"

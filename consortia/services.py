@@ -8,6 +8,7 @@ admin, management commands and tasks call these; none of them writes the models 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -52,6 +53,20 @@ CONSORTIUM_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 # Fields that define what a consortium is; fixed once it has left the forming stage.
 FOUNDING_FIELDS = frozenset({"partnership_model", "home_jurisdiction"})
+
+
+def _save_changed(instance: models.Model, changed: Iterable[str]) -> None:
+    """Validate and write only what changed: unchanged fields were valid when they were
+    written, and checking them again costs a query per unique or foreign key."""
+    changed = set(changed)
+    unchanged = [
+        field.name for field in instance._meta.concrete_fields if field.name not in changed
+    ]
+    instance.full_clean(exclude=unchanged)
+    automatic = [
+        field.name for field in instance._meta.concrete_fields if getattr(field, "auto_now", False)
+    ]
+    instance.save(update_fields=[*changed, *automatic])
 
 
 def _today() -> datetime.date:
@@ -153,8 +168,7 @@ def consortium_update(*, actor: User, consortium: Consortium, **fields: Any) -> 
             )
     if not changes:
         return consortium
-    consortium.full_clean()
-    consortium.save()
+    _save_changed(consortium, changes)
     audit_record(
         action=Action.UPDATE,
         actor=actor,
@@ -614,8 +628,7 @@ def organisation_update(*, actor: User, organisation: Organisation, **fields: An
     changes = changes_between(before, snapshot(organisation, ORGANISATION_FIELDS))
     if not changes:
         return organisation
-    organisation.full_clean()
-    organisation.save()
+    _save_changed(organisation, changes)
     audit_record(action=Action.UPDATE, actor=actor, target=organisation, changes=changes)
     return organisation
 

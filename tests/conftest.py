@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,9 +60,19 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
 
 
 @pytest.fixture
-def committed_db(transactional_db: Any) -> None:
-    """Transactional database access (for real workers and concurrency), with reference data."""
+def committed_db(transactional_db: Any) -> Iterator[None]:
+    """Transactional database access (real workers, a live server, concurrency), with the
+    reference data. On SQLite the flush that ends such a test DELETEs every row, which the
+    audit tables' triggers refuse, so they step aside for it and come back for the next test.
+    """
+    from tests.audit.helpers import sqlite_triggers
+
     ensure_reference_data()
+    if connection.vendor == "sqlite":
+        sqlite_triggers(present=True)
+    yield
+    if connection.vendor == "sqlite":
+        sqlite_triggers(present=False)
 
 
 @dataclass

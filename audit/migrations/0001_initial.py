@@ -38,11 +38,11 @@ class Migration(migrations.Migration):
                 ('outcome', models.CharField(choices=[('success', 'Success'), ('denied', 'Denied'), ('error', 'Error')], default='success', max_length=16)),
                 ('reason', models.TextField(blank=True)),
                 ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
+                ('hash', models.CharField(max_length=64)),
             ],
             options={
                 'ordering': ['chain', 'sequence'],
-                'indexes': [models.Index(fields=['consortium_id', '-occurred_at'], name='audit_consortium_time'), models.Index(fields=['object_type', 'object_id'], name='audit_object'), models.Index(fields=['related_object_type', 'related_object_id'], name='audit_related'), models.Index(fields=['request_id'], name='audit_request')],
+                'indexes': [models.Index(fields=['consortium_id', 'id'], name='audit_consortium_id'), models.Index(fields=['object_type', 'object_id'], name='audit_object'), models.Index(fields=['related_object_type', 'related_object_id'], name='audit_related')],
                 'constraints': [models.UniqueConstraint(fields=('chain', 'sequence'), name='audit_event_chain_sequence'), models.CheckConstraint(condition=models.Q(('sequence__gte', 1)), name='audit_event_sequence_positive'), models.CheckConstraint(condition=models.Q(('outcome__in', ['success', 'denied', 'error'])), name='audit_event_outcome_valid')],
             },
         ),

@@ -54,3 +54,18 @@ def behind_the_triggers(table: str) -> Iterator[None]:
                         f"CREATE TRIGGER {name} BEFORE {operation} ON {table} "
                         f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
                     )
+
+
+def sqlite_triggers(*, present: bool) -> None:
+    """Create (or drop) the append-only triggers on SQLite, whatever their current state."""
+    with connection.cursor() as cursor:
+        for triggers in SQLITE_TRIGGERS.values():
+            for name, _, _ in triggers:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        if present:
+            for table, triggers in SQLITE_TRIGGERS.items():
+                for name, operation, message in triggers:
+                    cursor.execute(
+                        f"CREATE TRIGGER {name} BEFORE {operation} ON {table} "
+                        f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
+                    )
