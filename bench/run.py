@@ -279,6 +279,9 @@ def prepare(server: str, database: str, factor: int) -> tuple[dict[str, str], st
     started = time.monotonic()
     recreate_database(server, database)
     manage(env, "migrate", "--noinput")
+    manage(
+        env, "collectstatic", "--noinput", "--verbosity", "0"
+    )  # production settings serve a manifest
     seeded = manage(env, "seed_demo", "--scale", "--factor", str(factor), "--force")
     synthetic = next(line for line in seeded.splitlines() if line.startswith("Synthetic"))
     settle(database_url)
