@@ -1,1 +1,315 @@
-"""Models arrive with this app's first issue; the app is installed so migrations and URLs exist."""
+"""Agreements: what the partners sign, version by version, clause by clause.
+
+An agreement belongs to one consortium and moves through draft → in review → approved → out for
+signature → executed → expired / terminated / superseded. Its text lives in versions, each an
+ordered list of clauses; a version is edited only while it is a draft, is frozen while it is
+reviewed, and never changes once executed (database triggers enforce it, migration 0002).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from consortia.models import Consortium, Jurisdiction, Organisation, PartnershipModel
+
+
+class AgreementKind(models.TextChoices):
+    JOINT_DEVELOPMENT = "joint_development", "Joint development and IP"
+    DATA_SHARING = "data_sharing", "Data sharing"
+    INFRASTRUCTURE = "infrastructure", "Infrastructure co-investment"
+    NDA = "nda", "Non-disclosure"
+
+
+class Agreement(models.Model):
+    """A contract among member organisations of one consortium."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+        OUT_FOR_SIGNATURE = "out_for_signature", "Out for signature"
+        EXECUTED = "executed", "Executed"
+        EXPIRED = "expired", "Expired"
+        TERMINATED = "terminated", "Terminated"
+        SUPERSEDED = "superseded", "Superseded"
+
+    consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="agreements")
+    kind = models.CharField(max_length=24, choices=AgreementKind.choices)
+    title = models.CharField(max_length=300)
+    governing_law = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="governed_agreements"
+    )
+    effective_on = models.DateField(null=True, blank=True)
+    expires_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT)
+    requires_steering_approval = models.BooleanField(
+        default=False, help_text="Approval also needs the steering committee, not only the parties."
+    )
+    expiry_notified_on = models.DateField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=AgreementKind.values), name="agreement_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "draft",
+                        "in_review",
+                        "approved",
+                        "out_for_signature",
+                        "executed",
+                        "expired",
+                        "terminated",
+                        "superseded",
+                    ]
+                ),
+                name="agreement_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_on__isnull=True)
+                | Q(effective_on__isnull=True)
+                | Q(expires_on__gt=models.F("effective_on")),
+                name="agreement_expires_after_effective",
+                violation_error_message="An agreement must expire after it takes effect.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(title=""),
+                name="agreement_title_not_blank",
+                violation_error_message="An agreement needs a title.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["consortium", "status"], name="agreement_consortium_status")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PartyRole(models.TextChoices):
+    CONTRIBUTOR = "contributor", "Contributor"
+    LICENSOR = "licensor", "Licensor"
+    LICENSEE = "licensee", "Licensee"
+    DATA_PROVIDER = "data_provider", "Data provider"
+    DATA_RECIPIENT = "data_recipient", "Data recipient"
+    INFRASTRUCTURE_OWNER = "infrastructure_owner", "Infrastructure owner"
+
+
+class Party(models.Model):
+    """A member organisation bound by the agreement, in a role, with the person who signs."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="parties")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="agreement_parties"
+    )
+    role = models.CharField(max_length=24, choices=PartyRole.choices)
+    signatory = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="signatory_for",
+    )
+    signing_order = models.PositiveSmallIntegerField(default=0, help_text="0: any order.")
+
+    class Meta:
+        ordering = ["agreement", "signing_order", "organisation__name"]
+        verbose_name_plural = "parties"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "organisation", "role"], name="party_unique_role"
+            ),
+            models.CheckConstraint(condition=Q(role__in=PartyRole.values), name="party_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} ({self.get_role_display()})"
+
+
+class AgreementVersion(models.Model):
+    """One negotiation round's full text. Its content hash covers the canonical text of its
+    clauses, so two versions with the same hash say exactly the same thing."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved"
+        OUT_FOR_SIGNATURE = "out_for_signature", "Out for signature"
+        EXECUTED = "executed", "Executed"
+        SUPERSEDED = "superseded", "Superseded"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT)
+    based_on = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="successors"
+    )
+    note = models.CharField(max_length=500, blank=True, help_text="What this round changes.")
+    content_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by_display = models.CharField(max_length=200, blank=True)
+    frozen_at = models.DateTimeField(null=True, blank=True)
+    executed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["agreement", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "number"], name="agreement_version_number_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["agreement"],
+                condition=Q(status="draft"),
+                name="agreement_version_one_draft",
+                violation_error_message="This agreement already has a draft version.",
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1), name="agreement_version_number_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | ~Q(content_hash=""),
+                name="agreement_version_frozen_has_hash",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement} v{self.number}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+class ClauseKind(models.TextChoices):
+    IP_OWNERSHIP = "ip_ownership", "IP ownership"
+    LICENCE_GRANT = "licence_grant", "Licence grant"
+    REVENUE_SHARING = "revenue_sharing", "Revenue sharing"
+    LIABILITY = "liability", "Liability"
+    CONFIDENTIALITY = "confidentiality", "Confidentiality"
+    DATA_USAGE = "data_usage", "Data usage"
+    RESIDENCY = "residency", "Residency"
+    SECURITY = "security", "Security"
+    TERMINATION = "termination", "Termination"
+    DISPUTE_RESOLUTION = "dispute_resolution", "Dispute resolution"
+    GOVERNING_LAW = "governing_law", "Governing law"
+    SERVICE_LEVELS = "service_levels", "Service levels"
+    GENERAL = "general", "General"
+
+
+class Clause(models.Model):
+    """A clause of one version. ``key`` follows the clause from version to version, so a
+    redline can tell a moved clause from a removed one and an added one."""
+
+    version = models.ForeignKey(AgreementVersion, on_delete=models.CASCADE, related_name="clauses")
+    key = models.UUIDField(default=uuid.uuid4)
+    position = models.PositiveIntegerField()
+    level = models.PositiveSmallIntegerField(
+        default=0, help_text="0 for a clause, 1 for a sub-clause."
+    )
+    kind = models.CharField(max_length=24, choices=ClauseKind.choices, default=ClauseKind.GENERAL)
+    heading = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown: paragraphs, lists, emphasis, links. No HTML.")
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "position"], name="clause_position_unique"),
+            models.UniqueConstraint(
+                fields=["version", "key"], name="clause_key_unique_per_version"
+            ),
+            models.CheckConstraint(condition=Q(level__lte=1), name="clause_level_at_most_sub"),
+            models.CheckConstraint(
+                condition=Q(kind__in=ClauseKind.values), name="clause_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.heading
+
+
+class ClauseTemplate(models.Model):
+    """A reusable clause of the library. ``${name}`` placeholders (parties, consortium,
+    governing_law, effective_on, jurisdiction) are filled in when the clause is inserted."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=24, choices=ClauseKind.choices)
+    agreement_kind = models.CharField(max_length=24, choices=AgreementKind.choices, blank=True)
+    partnership_model = models.ForeignKey(
+        PartnershipModel,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="clause_templates",
+    )
+    body = models.TextField()
+    guidance = models.TextField(blank=True, help_text="When to use it and what to negotiate.")
+
+    class Meta:
+        ordering = ["kind", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Approval(models.Model):
+    """One party organisation's legal approval of a version, or the steering committee's."""
+
+    version = models.ForeignKey(
+        AgreementVersion, on_delete=models.CASCADE, related_name="approvals"
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="agreement_approvals",
+    )
+    is_steering = models.BooleanField(default=False)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="approvals"
+    )
+    approved_at = models.DateTimeField(auto_now_add=True)
+    comment = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["version", "approved_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "organisation"],
+                condition=Q(organisation__isnull=False),
+                name="approval_one_per_party",
+            ),
+            models.UniqueConstraint(
+                fields=["version"], condition=Q(is_steering=True), name="approval_one_steering"
+            ),
+            models.CheckConstraint(
+                condition=Q(organisation__isnull=False, is_steering=False)
+                | Q(organisation__isnull=True, is_steering=True),
+                name="approval_party_or_steering",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation or 'Steering committee'} approves {self.version}"
+
+
+class AgreementUserObjectPermission(UserObjectPermissionBase):
+    """Explicit per-user grant on one agreement (say, outside counsel): guardian, direct FK."""
+
+    content_object = models.ForeignKey(Agreement, on_delete=models.CASCADE)
+
+
+class AgreementGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Agreement, on_delete=models.CASCADE)

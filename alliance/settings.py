@@ -170,6 +170,9 @@ AUDIT_SIGNING_KEY_PATH = Path(
 # Exports of the audit log are written here.
 AUDIT_EXPORT_ROOT = Path(env.string("AUDIT_EXPORT_ROOT", str(MEDIA_ROOT / "audit-exports")))
 
+# Agreements expiring within this many days show on consortium pages and trigger a notice.
+AGREEMENT_EXPIRY_WARNING_DAYS = env.integer("AGREEMENT_EXPIRY_WARNING_DAYS", 60, minimum=1)
+
 # Tasks: with REDIS_URL they go to a real broker and worker; without, they run in-process,
 # which is what the quick start needs and nothing else.
 REDIS_URL = env.redis_url("REDIS_URL")
@@ -188,6 +191,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
+    "agreements-expiry": {
+        "task": "agreements.tasks.agreements_expiry_sweep",
+        "schedule": timedelta(hours=24),
+    },
     "audit-seal-checkpoints": {
         "task": "audit.tasks.audit_seal_checkpoints",
         "schedule": timedelta(minutes=env.integer("AUDIT_CHECKPOINT_MINUTES", 15, minimum=1)),
@@ -259,6 +266,11 @@ SPECTACULAR_SETTINGS = {
         "OrganisationKindEnum": "consortia.models.Organisation.Kind",
         "JurisdictionKindEnum": "consortia.models.Jurisdiction.Kind",
         "RoleEnum": "consortia.models.Role",
+        "AgreementKindEnum": "agreements.models.AgreementKind",
+        "AgreementStatusEnum": "agreements.models.Agreement.Status",
+        "AgreementVersionStatusEnum": "agreements.models.AgreementVersion.Status",
+        "ClauseKindEnum": "agreements.models.ClauseKind",
+        "PartyRoleEnum": "agreements.models.PartyRole",
     },
 }
 

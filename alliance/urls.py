@@ -8,6 +8,7 @@ from alliance import views
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("consortia.api.urls")),
     path("", include("audit.api.urls")),
+    path("", include("agreements.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

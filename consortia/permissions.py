@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -70,7 +71,7 @@ ROLE_ACTIONS: Mapping[Role, frozenset[ConsortiumAction]] = {
     Role.OBSERVER: frozenset({ConsortiumAction.VIEW}),
 }
 
-_RIGHTS_CACHE = "_alliance_consortium_rights"
+_STANDING_CACHE = "_alliance_consortium_standing"
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -172,30 +173,39 @@ def visible_organisations(user: Any) -> models.QuerySet[Organisation]:
     return Organisation.objects.all()
 
 
-def consortium_rights(user: Any, consortium_id: int) -> frozenset[ConsortiumAction]:
-    """Every action ``user`` may take on the consortium, cached on the user for the request."""
-    if not _is_authenticated(user):
-        return frozenset()
-    if user.is_superuser:
-        return frozenset(ConsortiumAction)
-    cache: dict[int, frozenset[ConsortiumAction]] = user.__dict__.setdefault(_RIGHTS_CACHE, {})
+@dataclass(frozen=True)
+class Standing:
+    """Where a user stands in one consortium: whether their organisation's membership lets them
+    see it, the roles that count (only while it is active), and explicit grants."""
+
+    membership_status: str | None
+    roles: frozenset[Role]
+    granted: frozenset[str]
+
+    @property
+    def is_active_member(self) -> bool:
+        return self.membership_status == Membership.Status.ACTIVE
+
+
+def standing(user: Any, consortium_id: int) -> Standing:
+    """The user's standing in a consortium, cached on the user for the request (three small
+    queries the first time). Other apps' policies build on it."""
+    cache: dict[int, Standing] = user.__dict__.setdefault(_STANDING_CACHE, {})
     if consortium_id in cache:
         return cache[consortium_id]
-
-    rights: set[ConsortiumAction] = set()
     membership_status = (
         Membership.objects.filter(consortium_id=consortium_id, organisation_id=user.organisation_id)
         .values_list("status", flat=True)
         .first()
     )
-    if membership_status in VISIBLE_MEMBERSHIP_STATUSES:
-        rights.add(ConsortiumAction.VIEW)
+    roles: frozenset[Role] = frozenset()
     if membership_status == Membership.Status.ACTIVE:
-        for role in RoleAssignment.objects.filter(
-            consortium_id=consortium_id, user_id=user.pk
-        ).values_list("role", flat=True):
-            rights |= ROLE_ACTIONS[Role(role)]
-
+        roles = frozenset(
+            Role(role)
+            for role in RoleAssignment.objects.filter(
+                consortium_id=consortium_id, user_id=user.pk
+            ).values_list("role", flat=True)
+        )
     granted = (
         ConsortiumUserObjectPermission.objects.filter(
             user_id=user.pk, content_object_id=consortium_id
@@ -210,18 +220,31 @@ def consortium_rights(user: Any, consortium_id: int) -> frozenset[ConsortiumActi
             .values_list("permission__codename")
         )
     )
-    explicit = {codename for (codename,) in granted}
-    if explicit:
-        rights.add(ConsortiumAction.VIEW)
-        rights |= {action for action in ConsortiumAction if action.value in explicit}
-
-    cache[consortium_id] = frozenset(rights)
+    cache[consortium_id] = Standing(
+        membership_status, roles, frozenset(codename for (codename,) in granted)
+    )
     return cache[consortium_id]
+
+
+def consortium_rights(user: Any, consortium_id: int) -> frozenset[ConsortiumAction]:
+    """Every action ``user`` may take on the consortium."""
+    if not _is_authenticated(user):
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(ConsortiumAction)
+    where = standing(user, consortium_id)
+    rights: set[ConsortiumAction] = set()
+    if where.membership_status in VISIBLE_MEMBERSHIP_STATUSES or where.granted:
+        rights.add(ConsortiumAction.VIEW)
+    for role in where.roles:
+        rights |= ROLE_ACTIONS[role]
+    rights |= {action for action in ConsortiumAction if action.value in where.granted}
+    return frozenset(rights)
 
 
 def forget_rights(user: Any) -> None:
     """Drop the per-request cache, after a change to the user's own memberships or roles."""
-    user.__dict__.pop(_RIGHTS_CACHE, None)
+    user.__dict__.pop(_STANDING_CACHE, None)
 
 
 def _consortium_id_of(obj: Consortium | Membership | RoleAssignment) -> int:

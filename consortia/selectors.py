@@ -121,3 +121,39 @@ def membership_invitations_unsent(
             invited_at__lt=timezone.now() - older_than,
         ).values_list("pk", flat=True)
     )
+
+
+def jurisdiction_by_code(*, code: str) -> Jurisdiction:
+    jurisdiction = Jurisdiction.objects.filter(pk=code.upper()).first()
+    if jurisdiction is None:
+        raise ValidationError({"governing_law": f"{code!r} is not a known jurisdiction code."})
+    return jurisdiction
+
+
+def member_organisation(*, consortium_id: int, pk: Any) -> Organisation:
+    """An active member organisation of the consortium, or a field error that says so."""
+    organisation = (
+        Organisation.objects.filter(
+            pk=pk,
+            memberships__consortium_id=consortium_id,
+            memberships__status=Membership.Status.ACTIVE,
+        ).first()
+        if str(pk).isdigit()
+        else None
+    )
+    if organisation is None:
+        raise ValidationError(
+            {"organisation": "No active member organisation of this consortium has this id."}
+        )
+    return organisation
+
+
+def person_of(*, organisation: Organisation, username: str) -> User:
+    person = User.objects.filter(
+        organisation=organisation, username=username, is_active=True
+    ).first()
+    if person is None:
+        raise ValidationError(
+            {"signatory": f"No one called {username!r} works for {organisation}."}
+        )
+    return person

@@ -36,20 +36,18 @@ pytest_plugins = ("celery.contrib.pytest",)
 # Data migrations load reference data (jurisdictions, partnership models). A transactional
 # test ends with a flush that empties every table, so that data is put back before each
 # transactional test, and at session start in case the last session ended with a flush.
-REFERENCE_DATA_MIGRATIONS = (
-    "consortia.migrations.0002_jurisdictions",
-    "consortia.migrations.0003_partnership_models",
+REFERENCE_DATA = (
+    ("consortia.Jurisdiction", "consortia.migrations.0002_jurisdictions"),
+    ("consortia.PartnershipModel", "consortia.migrations.0003_partnership_models"),
+    ("agreements.ClauseTemplate", "agreements.migrations.0003_clause_library"),
 )
 
 
 def ensure_reference_data() -> None:
     from django.apps import apps
 
-    from consortia.models import Jurisdiction, PartnershipModel
-
-    loaded = (Jurisdiction.objects.exists(), PartnershipModel.objects.exists())
-    for already, module in zip(loaded, REFERENCE_DATA_MIGRATIONS, strict=True):
-        if not already:
+    for label, module in REFERENCE_DATA:
+        if not apps.get_model(label)._default_manager.exists():
             importlib.import_module(module).load(apps, None)
 
 
@@ -195,18 +193,26 @@ def browser_as() -> Callable[[User | None], Client]:
 
 
 def domain_state() -> tuple[Any, ...]:
-    """Every row of the consortium domain and every successful audit event but sign-ins: a
-    denial must leave all of it as it was (it adds only its own ``denied`` event)."""
+    """Every row of the domain and every successful audit event but sign-ins: a denial must
+    leave all of it as it was (it adds only its own ``denied`` event)."""
+    from agreements.models import Agreement, AgreementVersion, Approval, Clause, Party
+
+    models = (
+        Organisation,
+        Consortium,
+        Membership,
+        RoleAssignment,
+        Agreement,
+        Party,
+        AgreementVersion,
+        Clause,
+        Approval,
+    )
     return (
-        list(Organisation.objects.order_by("pk").values()),
-        list(Consortium.objects.order_by("pk").values()),
-        list(Membership.objects.order_by("pk").values()),
-        list(RoleAssignment.objects.order_by("pk").values()),
+        *(list(model.objects.order_by("pk").values()) for model in models),
         list(
             AuditEvent.objects.filter(outcome="success")
-            .exclude(
-                action__in=["login", "logout"]
-            )  # signing in to make the request changes nothing
+            .exclude(action__in=["login", "logout", "view", "list"])  # reads change nothing
             .order_by("pk")
             .values_list("pk", flat=True)
         ),

@@ -13,7 +13,16 @@ from rest_framework.response import Response
 from alliance.api.serializers import RowSerializer
 
 
-class RowViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class InputViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """A viewset whose actions validate their input with a given serializer, then call a service."""
+
+    def validated(self, serializer_class: type[Any], *, partial: bool = False) -> dict[str, Any]:
+        serializer = serializer_class(data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+
+class RowViewSet(InputViewSet):
     """List and retrieve through ``.values()`` rows and a RowSerializer.
 
     ``get_queryset`` returns the access policy's visible queryset; ``get_object`` calls the
@@ -53,8 +62,3 @@ class RowViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
                 f"No {self.get_queryset().model._meta.verbose_name} matches the given query."
             )
         return cast(Model, found)
-
-    def validated(self, serializer_class: type[Any], *, partial: bool = False) -> dict[str, Any]:
-        serializer = serializer_class(data=self.request.data, partial=partial)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)

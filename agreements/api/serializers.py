@@ -1,0 +1,170 @@
+"""API shapes of agreements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from agreements.models import Agreement, AgreementKind, AgreementVersion, ClauseKind, PartyRole
+from alliance.api.serializers import RowSerializer
+
+
+class AgreementRow(RowSerializer):
+    id = serializers.IntegerField(read_only=True)
+    consortium = serializers.IntegerField(read_only=True, source="consortium_id")
+    consortium_name = serializers.CharField(read_only=True, source="consortium.name")
+    kind = serializers.ChoiceField(choices=AgreementKind.choices, read_only=True)
+    title = serializers.CharField(read_only=True)
+    governing_law = serializers.CharField(read_only=True, source="governing_law_id")
+    status = serializers.ChoiceField(choices=Agreement.Status.choices, read_only=True)
+    effective_on = serializers.DateField(read_only=True, allow_null=True)
+    expires_on = serializers.DateField(read_only=True, allow_null=True)
+    requires_steering_approval = serializers.BooleanField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class PartyOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField(read_only=True)
+    organisation = serializers.IntegerField(read_only=True, source="organisation_id")
+    organisation_name = serializers.CharField(read_only=True, source="organisation.name")
+    role = serializers.ChoiceField(choices=PartyRole.choices, read_only=True)
+    signatory = serializers.CharField(
+        read_only=True, source="signatory.username", allow_null=True, default=None
+    )
+    signing_order = serializers.IntegerField(read_only=True)
+
+
+class ApprovalOut(serializers.Serializer[Any]):
+    organisation = serializers.IntegerField(
+        read_only=True, source="organisation_id", allow_null=True
+    )
+    is_steering = serializers.BooleanField(read_only=True)
+    approved_by = serializers.CharField(read_only=True, source="approved_by.username")
+    approved_at = serializers.DateTimeField(read_only=True)
+    comment = serializers.CharField(read_only=True)
+
+
+class VersionOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField(read_only=True)
+    number = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=AgreementVersion.Status.choices, read_only=True)
+    based_on = serializers.IntegerField(read_only=True, source="based_on_id", allow_null=True)
+    note = serializers.CharField(read_only=True)
+    content_hash = serializers.CharField(read_only=True)
+    frozen_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    executed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class ClauseOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField(read_only=True)
+    key = serializers.UUIDField(read_only=True)
+    number = serializers.CharField(read_only=True)
+    position = serializers.IntegerField(read_only=True)
+    level = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=ClauseKind.choices, read_only=True)
+    heading = serializers.CharField(read_only=True)
+    body = serializers.CharField(read_only=True)
+    html = serializers.CharField(read_only=True, help_text="The body rendered and sanitised.")
+
+
+class VersionDetail(VersionOut):
+    agreement = serializers.IntegerField(read_only=True, source="agreement_id")
+    approvals = ApprovalOut(many=True, read_only=True)
+    approvals_missing = serializers.ListField(child=serializers.CharField(), read_only=True)
+    clauses = ClauseOut(many=True, read_only=True)
+
+
+class AgreementDetail(serializers.Serializer[Any]):
+    id = serializers.IntegerField(read_only=True)
+    consortium = serializers.IntegerField(read_only=True, source="consortium_id")
+    kind = serializers.ChoiceField(choices=AgreementKind.choices, read_only=True)
+    title = serializers.CharField(read_only=True)
+    governing_law = serializers.CharField(read_only=True, source="governing_law_id")
+    status = serializers.ChoiceField(choices=Agreement.Status.choices, read_only=True)
+    effective_on = serializers.DateField(read_only=True, allow_null=True)
+    expires_on = serializers.DateField(read_only=True, allow_null=True)
+    requires_steering_approval = serializers.BooleanField(read_only=True)
+    parties = PartyOut(many=True, read_only=True)
+    versions = VersionOut(many=True, read_only=True)
+
+
+class AgreementCreateInput(serializers.Serializer[Any]):
+    consortium = serializers.IntegerField(min_value=1)
+    kind = serializers.ChoiceField(choices=AgreementKind.choices)
+    title = serializers.CharField(max_length=300)
+    governing_law = serializers.CharField(
+        max_length=8, help_text="Jurisdiction code, e.g. DE or EU."
+    )
+    effective_on = serializers.DateField(required=False, allow_null=True)
+    expires_on = serializers.DateField(required=False, allow_null=True)
+    requires_steering_approval = serializers.BooleanField(required=False, default=False)
+
+
+class AgreementUpdateInput(serializers.Serializer[Any]):
+    title = serializers.CharField(max_length=300, required=False)
+    governing_law = serializers.CharField(max_length=8, required=False)
+    effective_on = serializers.DateField(required=False, allow_null=True)
+    expires_on = serializers.DateField(required=False, allow_null=True)
+    requires_steering_approval = serializers.BooleanField(required=False)
+
+
+class PartyInput(serializers.Serializer[Any]):
+    organisation = serializers.IntegerField(min_value=1)
+    role = serializers.ChoiceField(choices=PartyRole.choices)
+    signatory = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, help_text="Username."
+    )
+    signing_order = serializers.IntegerField(min_value=0, required=False, default=0)
+
+
+class ClauseInput(serializers.Serializer[Any]):
+    version = serializers.IntegerField(
+        min_value=1, help_text="The draft version to add the clause to."
+    )
+    heading = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    body = serializers.CharField(required=False, allow_blank=True, default="")
+    kind = serializers.ChoiceField(
+        choices=ClauseKind.choices, required=False, default=ClauseKind.GENERAL
+    )
+    level = serializers.IntegerField(min_value=0, max_value=1, required=False, default=0)
+    position = serializers.IntegerField(min_value=1, required=False)
+    template = serializers.SlugField(
+        required=False, help_text="Insert this library clause instead."
+    )
+
+
+class ClauseUpdateInput(serializers.Serializer[Any]):
+    heading = serializers.CharField(max_length=200, required=False)
+    body = serializers.CharField(required=False)
+    kind = serializers.ChoiceField(choices=ClauseKind.choices, required=False)
+    level = serializers.IntegerField(min_value=0, max_value=1, required=False)
+
+
+class MoveInput(serializers.Serializer[Any]):
+    position = serializers.IntegerField(min_value=1)
+
+
+class ChangeReasonInput(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=1000)
+
+
+class NoteInput(serializers.Serializer[Any]):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ApprovalInput(serializers.Serializer[Any]):
+    steering = serializers.BooleanField(required=False, default=False)
+    comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class ClauseTemplateOut(serializers.Serializer[Any]):
+    slug = serializers.SlugField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    kind = serializers.ChoiceField(choices=ClauseKind.choices, read_only=True)
+    agreement_kind = serializers.CharField(read_only=True)
+    partnership_model = serializers.CharField(
+        read_only=True, source="partnership_model_id", allow_null=True
+    )
+    body = serializers.CharField(read_only=True)
+    guidance = serializers.CharField(read_only=True)

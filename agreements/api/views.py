@@ -1,0 +1,305 @@
+"""REST endpoints for agreements: the same selectors, services and policy as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from agreements import content, selectors, services
+from agreements import permissions as policy
+from agreements.api import serializers as api
+from agreements.filters import AgreementFilter
+from agreements.models import AgreementVersion, ClauseTemplate
+from agreements.permissions import AgreementAction
+from agreements.redline import summary
+from alliance.api.views import InputViewSet, RowViewSet
+from alliance.auth import acting_user
+from consortia import permissions as consortium_permissions
+from consortia import selectors as consortium_selectors
+
+
+def version_payload(version: AgreementVersion) -> dict[str, Any]:
+    clauses = [
+        {
+            "id": item.clause.pk,
+            "key": item.clause.key,
+            "number": item.number,
+            "position": item.clause.position,
+            "level": item.clause.level,
+            "kind": item.clause.kind,
+            "heading": item.clause.heading,
+            "body": item.clause.body,
+            "html": content.render(item.clause.body),
+        }
+        for item in content.numbered(selectors.version_clauses(version))
+    ]
+    payload = api.VersionDetail(version).data
+    return {**payload, "clauses": clauses, "approvals_missing": services.approvals_missing(version)}
+
+
+@extend_schema_view(
+    create=extend_schema(request=api.AgreementCreateInput, responses={201: api.AgreementDetail}),
+    partial_update=extend_schema(request=api.AgreementUpdateInput, responses=api.AgreementDetail),
+    retrieve=extend_schema(responses=api.AgreementDetail),
+)
+class AgreementViewSet(RowViewSet):
+    """Agreements of the consortia the caller sees. Reading them is audited."""
+
+    row_serializer = api.AgreementRow
+    filterset_class = AgreementFilter
+    lookup_value_converter = "int"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return selectors.agreement_list(actor=self.request.user)
+
+    def get_object(self) -> Model:
+        return policy.get_agreement_for(self.request.user, self.kwargs["pk"])
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        filters = {key: value for key, value in request.query_params.items() if key != "cursor"}
+        selectors.record_listing(
+            actor=request.user, agreements=response.data["results"], filters=filters
+        )
+        return response
+
+    def _detail(self, pk: Any, status_code: int = 200) -> Response:
+        agreement = selectors.agreement_detail(actor=self.request.user, pk=pk)
+        return Response(api.AgreementDetail(agreement).data, status=status_code)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._detail(kwargs["pk"])
+
+    def create(self, request: Request) -> Response:
+        fields = self.validated(api.AgreementCreateInput)
+        consortium = consortium_permissions.get_consortium_for(
+            request.user, fields.pop("consortium")
+        )
+        fields["governing_law"] = consortium_selectors.jurisdiction_by_code(
+            code=fields["governing_law"]
+        )
+        agreement = services.agreement_create(
+            actor=acting_user(request), consortium=consortium, **fields
+        )
+        return self._detail(agreement.pk, status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        agreement = policy.get_agreement_for(request.user, pk, AgreementAction.DRAFT)
+        fields = self.validated(api.AgreementUpdateInput, partial=True)
+        if "governing_law" in fields:
+            fields["governing_law"] = consortium_selectors.jurisdiction_by_code(
+                code=fields["governing_law"]
+            )
+        services.agreement_update(actor=acting_user(request), agreement=agreement, **fields)
+        return self._detail(pk)
+
+    @extend_schema(request=api.PartyInput, responses={201: api.AgreementDetail})
+    @action(detail=True, methods=["post"])
+    def parties(self, request: Request, pk: str) -> Response:
+        """Add a party: a member organisation in a role, with its signatory."""
+        agreement = policy.get_agreement_for(request.user, pk, AgreementAction.DRAFT)
+        fields = self.validated(api.PartyInput)
+        organisation = consortium_selectors.member_organisation(
+            consortium_id=agreement.consortium_id, pk=fields["organisation"]
+        )
+        signatory = (
+            consortium_selectors.person_of(organisation=organisation, username=fields["signatory"])
+            if fields.get("signatory")
+            else None
+        )
+        services.party_add(
+            actor=acting_user(request),
+            agreement=agreement,
+            organisation=organisation,
+            role=fields["role"],
+            signatory=signatory,
+            signing_order=fields["signing_order"],
+        )
+        return self._detail(pk, status.HTTP_201_CREATED)
+
+    @extend_schema(request=api.NoteInput, responses={201: api.VersionDetail})
+    @action(detail=True, methods=["post"], url_path="new-version")
+    def new_version(self, request: Request, pk: str) -> Response:
+        """Start a new negotiation round (or an amendment) as a draft copy of the latest version."""
+        agreement = policy.get_agreement_for(request.user, pk, AgreementAction.DRAFT)
+        version = services.version_new(
+            actor=acting_user(request),
+            agreement=agreement,
+            note=self.validated(api.NoteInput)["note"],
+        )
+        return Response(version_payload(version), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=api.AgreementDetail)
+    @action(detail=True, methods=["post"], url_path="send-for-signature")
+    def send_for_signature(self, request: Request, pk: str) -> Response:
+        agreement = policy.get_agreement_for(request.user, pk, AgreementAction.MANAGE)
+        services.agreement_send_for_signature(actor=acting_user(request), agreement=agreement)
+        return self._detail(pk)
+
+    @extend_schema(request=api.ChangeReasonInput, responses=api.AgreementDetail)
+    @action(detail=True, methods=["post"])
+    def terminate(self, request: Request, pk: str) -> Response:
+        agreement = policy.get_agreement_for(request.user, pk, AgreementAction.MANAGE)
+        services.agreement_terminate(
+            actor=acting_user(request),
+            agreement=agreement,
+            reason=self.validated(api.ChangeReasonInput)["reason"],
+        )
+        return self._detail(pk)
+
+
+class PartyViewSet(InputViewSet):
+    """Remove a party from a draft agreement (add one through the agreement)."""
+
+    lookup_value_converter = "int"
+
+    http_method_names = ["delete", "options"]
+    serializer_class = api.PartyOut
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk: str) -> Response:
+        party = policy.get_party_for(request.user, pk, AgreementAction.DRAFT)
+        services.party_remove(actor=acting_user(request), party=party)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VersionViewSet(InputViewSet):
+    """A version's clauses (numbered, rendered), approvals, and its way through review."""
+
+    lookup_value_converter = "int"
+
+    serializer_class = api.VersionDetail
+    http_method_names = ["get", "post", "head", "options"]
+
+    @extend_schema(responses=api.VersionDetail)
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(version_payload(selectors.version_detail(actor=request.user, pk=pk)))
+
+    def _then(self, version: AgreementVersion) -> Response:
+        version.refresh_from_db()
+        return Response(version_payload(version))
+
+    @extend_schema(request=None, responses=api.VersionDetail)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str) -> Response:
+        """Freeze the draft for review; its content hash is fixed."""
+        version = policy.get_version_for(request.user, pk, AgreementAction.DRAFT)
+        return self._then(services.version_submit(actor=acting_user(request), version=version))
+
+    @extend_schema(request=api.ChangeReasonInput, responses=api.VersionDetail)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request: Request, pk: str) -> Response:
+        """Back to draft for edits; every approval of this version is cleared."""
+        version = policy.get_version_for(request.user, pk, AgreementAction.DRAFT)
+        reason = self.validated(api.ChangeReasonInput)["reason"]
+        return self._then(
+            services.version_reopen(actor=acting_user(request), version=version, reason=reason)
+        )
+
+    @extend_schema(request=api.ApprovalInput, responses=api.VersionDetail)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        """Approve for your own party organisation, or (``steering``) for the steering committee."""
+        version = policy.get_version_for(request.user, pk)
+        fields = self.validated(api.ApprovalInput)
+        services.approval_give(
+            actor=acting_user(request),
+            version=version,
+            steering=fields["steering"],
+            comment=fields["comment"],
+        )
+        return self._then(version)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("against", int, required=True, description="The older version's id.")
+        ]
+    )
+    @action(detail=True, methods=["get"])
+    def redline(self, request: Request, pk: str) -> Response:
+        """Clauses added, removed, moved and changed (word by word) since another version."""
+        against = request.query_params.get("against", "")
+        before, after, changes = selectors.version_redline(
+            actor=request.user, before_pk=against, after_pk=pk
+        )
+        return Response(
+            {
+                "from": before.number,
+                "to": after.number,
+                "summary": summary(changes),
+                "clauses": [change.as_dict() for change in changes],
+            }
+        )
+
+
+@extend_schema_view(
+    create=extend_schema(request=api.ClauseInput, responses={201: api.VersionDetail}),
+    partial_update=extend_schema(request=api.ClauseUpdateInput, responses=api.VersionDetail),
+)
+class ClauseViewSet(InputViewSet):
+    """Edit the clauses of a draft version: add (blank or from the library), change, move, delete."""
+
+    lookup_value_converter = "int"
+
+    serializer_class = api.ClauseOut
+    http_method_names = ["post", "patch", "delete", "options"]
+
+    def create(self, request: Request) -> Response:
+        fields = self.validated(api.ClauseInput)
+        version = policy.get_version_for(request.user, fields.pop("version"), AgreementAction.DRAFT)
+        slug = fields.pop("template", None)
+        template = (
+            selectors.clause_library(actor=request.user).filter(slug=slug).first() if slug else None
+        )
+        if slug and template is None:
+            raise Http404("No library clause has this slug.")
+        services.clause_add(
+            actor=acting_user(request), version=version, template=template, **fields
+        )
+        return Response(version_payload(version), status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        clause = policy.get_clause_for(request.user, pk, AgreementAction.DRAFT)
+        services.clause_update(
+            actor=acting_user(request),
+            clause=clause,
+            **self.validated(api.ClauseUpdateInput, partial=True),
+        )
+        return Response(version_payload(clause.version))
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk: str) -> Response:
+        clause = policy.get_clause_for(request.user, pk, AgreementAction.DRAFT)
+        services.clause_delete(actor=acting_user(request), clause=clause)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=api.MoveInput, responses=api.VersionDetail)
+    @action(detail=True, methods=["post"])
+    def move(self, request: Request, pk: str) -> Response:
+        clause = policy.get_clause_for(request.user, pk, AgreementAction.DRAFT)
+        services.clause_move(
+            actor=acting_user(request),
+            clause=clause,
+            position=self.validated(api.MoveInput)["position"],
+        )
+        return Response(version_payload(clause.version))
+
+
+class ClauseTemplateViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+    """The clause library: reusable clauses with ``${placeholders}``."""
+
+    serializer_class = api.ClauseTemplateOut
+    lookup_field = "slug"
+    lookup_value_converter = "slug"
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[ClauseTemplate]:
+        return selectors.clause_library(actor=self.request.user)
