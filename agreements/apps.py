@@ -6,3 +6,9 @@ class AgreementsConfig(AppConfig):
 
     name = "agreements"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from agreements.views import consortium_panel
+        from consortia import panels
+
+        panels.register("agreements", "agreements/panel.html", consortium_panel)

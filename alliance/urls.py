@@ -27,4 +27,5 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("", include("consortia.urls")),
     path("", include("audit.urls")),
+    path("", include("agreements.urls")),
 ]

@@ -22,7 +22,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from alliance.auth import acting_user
 from audit import selectors as audit_selectors
-from consortia import permissions, selectors, services
+from consortia import panels, permissions, selectors, services
 from consortia.filters import ConsortiumFilter, OrganisationFilter
 from consortia.forms import (
     AdmitForm,
@@ -133,6 +133,7 @@ def _detail_context(request: HttpRequest, consortium: Consortium, **bound: Any) 
             object_id=consortium.pk,
         ),
         "can_audit": ConsortiumAction.VIEW_AUDIT in rights,
+        "panels": panels.rendered(request, consortium),
     }
     if context["can_change"] and services.CONSORTIUM_TRANSITIONS[consortium.status]:
         context["status_form"] = bound.get("status_form") or ConsortiumStatusForm(

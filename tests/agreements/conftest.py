@@ -24,6 +24,10 @@ class Deal:
 
 @pytest.fixture
 def deal(world: World) -> Deal:
+    return make_deal(world)
+
+
+def make_deal(world: World) -> Deal:
     legal_a = UserFactory.create(username="legal_a", organisation=world.org_chair)
     legal_b = UserFactory.create(username="legal_b", organisation=world.org_member)
     RoleAssignmentFactory.create(consortium=world.consortium_a, user=legal_a, role=Role.LEGAL)

@@ -56,16 +56,25 @@ def behind_the_triggers(table: str) -> Iterator[None]:
                     )
 
 
+# Migrations that install SQLite triggers refusing changes: their statements, reused so the
+# test suite can step them aside for a flush and put back exactly what the migrations made.
+TRIGGER_MIGRATIONS = (
+    "audit.migrations.0002_append_only",
+    "audit.migrations.0004_checkpoints_append_only",
+    "agreements.migrations.0002_version_immutability",
+)
+
+
 def sqlite_triggers(*, present: bool) -> None:
-    """Create (or drop) the append-only triggers on SQLite, whatever their current state."""
+    """Create (or drop) every guarding trigger on SQLite, whatever their current state."""
+    import importlib
+
+    modules = [importlib.import_module(name) for name in TRIGGER_MIGRATIONS]
     with connection.cursor() as cursor:
-        for triggers in SQLITE_TRIGGERS.values():
-            for name, _, _ in triggers:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        for module in modules:
+            for statement in module.SQLITE_BACKWARD:
+                cursor.execute(statement.replace("DROP TRIGGER ", "DROP TRIGGER IF EXISTS "))
         if present:
-            for table, triggers in SQLITE_TRIGGERS.items():
-                for name, operation, message in triggers:
-                    cursor.execute(
-                        f"CREATE TRIGGER {name} BEFORE {operation} ON {table} "
-                        f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
-                    )
+            for module in modules:
+                for statement in module.SQLITE_FORWARD:
+                    cursor.execute(statement)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from django.conf import settings
@@ -50,6 +51,9 @@ class Command(BaseCommand):
         for spec in demo.CONSORTIA:
             self._consortium(spec, organisations, people)
         self._operator()
+        # The apps built on this one add their demo data (see each app's demo module).
+        for module in ("agreements.demo",):
+            importlib.import_module(module).seed_agreements()
         if scale:
             from consortia.scale import seed_scale
 

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from agreements import views
+
+app_name = "agreements"
+
+urlpatterns = [
+    path("agreements/", views.agreement_list, name="list"),
+    path("consortia/<int:consortium_pk>/agreements/new/", views.agreement_create, name="create"),
+    path("agreements/<int:pk>/", views.agreement_detail, name="detail"),
+    path("agreements/<int:pk>/parties/", views.party_add, name="party-add"),
+    path("agreement-parties/<int:pk>/remove/", views.party_remove, name="party-remove"),
+    path("agreements/<int:pk>/<slug:step>/", views.agreement_step, name="step"),
+    path("agreement-versions/<int:pk>/", views.version_edit, name="version"),
+    path("agreement-versions/<int:pk>/clauses/", views.clause_add, name="clause-add"),
+    path("agreement-versions/<int:pk>/redline/", views.version_redline, name="redline"),
+    path("agreement-versions/<int:pk>/<slug:step>/", views.version_step, name="version-step"),
+    path("clauses/<int:pk>/<slug:step>/", views.clause_change, name="clause"),
+]

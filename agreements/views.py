@@ -1,0 +1,444 @@
+"""Browser pages for legal teams: the agreements list, an agreement, a version's drafting
+editor and redlines. Reads go through selectors (and are audited), writes through services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from agreements import content, selectors, services
+from agreements import permissions as policy
+from agreements.filters import AgreementFilter
+from agreements.forms import (
+    AgreementForm,
+    ClauseForm,
+    LibraryClauseForm,
+    NoteForm,
+    PartyForm,
+    ReasonForm,
+)
+from agreements.models import Agreement, AgreementVersion
+from agreements.permissions import AgreementAction
+from agreements.redline import summary
+from alliance.auth import acting_user
+from audit import selectors as audit_selectors
+from consortia import permissions as consortium_permissions
+from consortia.forms import apply_service_errors
+
+PAGE_SIZE = 25
+
+
+def _is_partial(request: HttpRequest) -> bool:
+    return bool(request.htmx) and not request.htmx.boosted  # type: ignore[attr-defined]
+
+
+def _report(request: HttpRequest, action: Callable[[], Any], done: str) -> bool:
+    """Run a service; tell the person what happened (or why not). True when it succeeded."""
+    try:
+        action()
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return False
+    messages.success(request, done)
+    return True
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def agreement_list(request: HttpRequest) -> HttpResponse:
+    filterset = AgreementFilter(
+        request.GET or None, queryset=selectors.agreement_list(actor=request.user)
+    )
+    page = Paginator(filterset.qs.order_by("-updated_at"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    selectors.record_listing(
+        actor=request.user,
+        agreements=list(page),
+        filters=filterset.form.data.dict() if filterset.is_bound else {},
+    )
+    template = "agreements/list.html"
+    return render(
+        request,
+        f"{template}#results" if _is_partial(request) else template,
+        {
+            "filterset": filterset,
+            "page": page,
+            "warning_days": settings.AGREEMENT_EXPIRY_WARNING_DAYS,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def agreement_create(request: HttpRequest, consortium_pk: int) -> HttpResponse:
+    consortium = consortium_permissions.get_consortium_for(request.user, consortium_pk)
+    form = AgreementForm(
+        request.POST or None, initial={"governing_law": consortium.home_jurisdiction_id}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            agreement = services.agreement_create(
+                actor=acting_user(request), consortium=consortium, **form.cleaned_data
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, "The agreement is started; add its parties and clauses.")
+            return redirect("agreements:detail", pk=agreement.pk)
+    return render(
+        request,
+        "consortia/form.html",
+        {
+            "form": form,
+            "title": f"New agreement in {consortium.name}",
+            "submit": "Start the agreement",
+            "cancel": reverse("consortia:detail", args=[consortium.pk]),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    agreement = selectors.agreement_detail(actor=request.user, pk=pk)
+    rights = policy.agreement_rights(request.user, agreement)
+    versions = list(agreement.versions.all())
+    current = services.current_version(agreement)
+    assert current is not None, "every agreement has a version"
+    clauses = content.numbered(selectors.version_clauses(current))
+    organisation_id = acting_user(request).organisation_id or 0
+    context: dict[str, Any] = {
+        "agreement": agreement,
+        "parties": list(agreement.parties.all()),
+        "versions": versions,
+        "current": current,
+        "clauses": [
+            (item.number, item.clause, content.render(item.clause.body)) for item in clauses
+        ],
+        "missing": services.approvals_missing(current)
+        if current.status == AgreementVersion.Status.IN_REVIEW
+        else [],
+        "can_draft": AgreementAction.DRAFT in rights,
+        "can_manage": AgreementAction.MANAGE in rights,
+        "can_approve": current.status == AgreementVersion.Status.IN_REVIEW
+        and policy.can_approve_for(request.user, agreement, organisation_id)
+        and not current.approvals.filter(organisation_id=organisation_id).exists(),
+        "can_approve_steering": current.status == AgreementVersion.Status.IN_REVIEW
+        and agreement.requires_steering_approval
+        and AgreementAction.APPROVE_FOR_STEERING in rights
+        and not current.approvals.filter(is_steering=True).exists(),
+        "party_form": PartyForm(consortium=agreement.consortium),
+        "reason_form": ReasonForm(),
+        "note_form": NoteForm(),
+        "history": audit_selectors.object_history(
+            actor=request.user,
+            consortium_id=agreement.consortium_id,
+            object_type="agreements.agreement",
+            object_id=agreement.pk,
+        ),
+        "previous": versions[1] if len(versions) > 1 else None,
+    }
+    return render(request, "agreements/detail.html", context)
+
+
+@login_required
+@require_POST
+def party_add(request: HttpRequest, pk: int) -> HttpResponseBase:
+    agreement = policy.get_agreement_for(request.user, pk, AgreementAction.DRAFT)
+    form = PartyForm(request.POST, consortium=agreement.consortium)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+    else:
+        _report(
+            request,
+            lambda: services.party_add(
+                actor=acting_user(request), agreement=agreement, **form.cleaned_data
+            ),
+            "Party added.",
+        )
+    return redirect("agreements:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def party_remove(request: HttpRequest, pk: int) -> HttpResponseBase:
+    party = policy.get_party_for(request.user, pk, AgreementAction.DRAFT)
+    _report(
+        request,
+        lambda: services.party_remove(actor=acting_user(request), party=party),
+        "Party removed.",
+    )
+    return redirect("agreements:detail", pk=party.agreement_id)
+
+
+# step: (the right it needs, the service, the POST fields it takes, fixed arguments, message)
+Step = tuple[AgreementAction, Callable[..., Any], tuple[str, ...], dict[str, Any], str]
+
+AGREEMENT_STEPS: dict[str, Step] = {
+    "new-version": (
+        AgreementAction.DRAFT,
+        services.version_new,
+        ("note",),
+        {},
+        "A new draft version is open.",
+    ),
+    "send": (
+        AgreementAction.MANAGE,
+        services.agreement_send_for_signature,
+        (),
+        {},
+        "Sent for signature.",
+    ),
+    "record-execution": (
+        AgreementAction.MANAGE,
+        services.agreement_record_execution,
+        (),
+        {},
+        "Execution recorded.",
+    ),
+    "terminate": (
+        AgreementAction.MANAGE,
+        services.agreement_terminate,
+        ("reason",),
+        {},
+        "The agreement is terminated.",
+    ),
+}
+VERSION_STEPS: dict[str, Step] = {
+    "submit": (
+        AgreementAction.DRAFT,
+        services.version_submit,
+        (),
+        {},
+        "The version is frozen for review.",
+    ),
+    "reopen": (
+        AgreementAction.DRAFT,
+        services.version_reopen,
+        ("reason",),
+        {},
+        "Back to draft; approvals cleared.",
+    ),
+    # Approving checks the person's party and role in the service; seeing the version suffices here.
+    "approve": (
+        AgreementAction.VIEW,
+        services.approval_give,
+        ("comment",),
+        {"steering": False},
+        "Approval recorded.",
+    ),
+    "approve-steering": (
+        AgreementAction.VIEW,
+        services.approval_give,
+        ("comment",),
+        {"steering": True},
+        "Approval recorded.",
+    ),
+}
+
+
+def _run_step(request: HttpRequest, step: Step, target: dict[str, Any]) -> None:
+    _, service, fields, fixed, done = step
+    arguments = {name: request.POST.get(name, "") for name in fields}
+    _report(
+        request, lambda: service(actor=acting_user(request), **target, **fixed, **arguments), done
+    )
+
+
+@login_required
+@require_POST
+def agreement_step(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
+    if step not in AGREEMENT_STEPS:
+        return HttpResponse("Unknown step.", status=404)
+    agreement = policy.get_agreement_for(request.user, pk, AGREEMENT_STEPS[step][0])
+    _run_step(request, AGREEMENT_STEPS[step], {"agreement": agreement})
+    return redirect("agreements:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def version_step(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
+    if step not in VERSION_STEPS:
+        return HttpResponse("Unknown step.", status=404)
+    version = policy.get_version_for(request.user, pk, VERSION_STEPS[step][0])
+    _run_step(request, VERSION_STEPS[step], {"version": version})
+    return redirect("agreements:detail", pk=version.agreement_id)
+
+
+@login_required
+@require_GET
+def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The drafting editor of one version (read-only once the version leaves draft)."""
+    version = selectors.version_detail(actor=request.user, pk=pk)
+    agreement = version.agreement
+    editable = version.is_editable and policy.can(request.user, AgreementAction.DRAFT, agreement)
+    return render(
+        request,
+        "agreements/version.html",
+        {
+            "version": version,
+            "agreement": agreement,
+            "editable": editable,
+            "clauses": [
+                (
+                    item.number,
+                    item.clause,
+                    content.render(item.clause.body),
+                    ClauseForm(
+                        initial={
+                            "heading": item.clause.heading,
+                            "body": item.clause.body,
+                            "kind": item.clause.kind,
+                            "level": item.clause.level,
+                        },
+                        prefix=f"clause-{item.clause.pk}",
+                    ),
+                )
+                for item in content.numbered(selectors.version_clauses(version))
+            ],
+            "new_clause_form": ClauseForm(prefix="new"),
+            "library_form": LibraryClauseForm(
+                templates=selectors.clause_library(actor=request.user, agreement=agreement)
+            ),
+        },
+    )
+
+
+@login_required
+@require_POST
+def clause_add(request: HttpRequest, pk: int) -> HttpResponseBase:
+    version = policy.get_version_for(request.user, pk, AgreementAction.DRAFT)
+    if "template" in request.POST:
+        library = LibraryClauseForm(
+            request.POST,
+            templates=selectors.clause_library(actor=request.user, agreement=version.agreement),
+        )
+        if library.is_valid():
+            _report(
+                request,
+                lambda: services.clause_add(
+                    actor=acting_user(request),
+                    version=version,
+                    template=library.cleaned_data["template"],
+                    position=library.cleaned_data["position"],
+                ),
+                "Clause inserted from the library.",
+            )
+        else:
+            messages.error(request, "Choose a clause from the library.")
+    else:
+        form = ClauseForm(request.POST, prefix="new")
+        if form.is_valid():
+            _report(
+                request,
+                lambda: services.clause_add(
+                    actor=acting_user(request), version=version, **form.cleaned_data
+                ),
+                "Clause added.",
+            )
+        else:
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, str(error))
+    return redirect("agreements:version", pk=pk)
+
+
+@login_required
+@require_POST
+def clause_change(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
+    clause = policy.get_clause_for(request.user, pk, AgreementAction.DRAFT)
+    actor = acting_user(request)
+    if step == "edit":
+        form = ClauseForm(request.POST, prefix=f"clause-{clause.pk}")
+        if form.is_valid():
+            _report(
+                request,
+                lambda: services.clause_update(actor=actor, clause=clause, **form.cleaned_data),
+                "Clause saved.",
+            )
+        else:
+            messages.error(request, "The clause needs a heading and a body.")
+    elif step in ("up", "down"):
+        position = clause.position - 1 if step == "up" else clause.position + 1
+        _report(
+            request,
+            lambda: services.clause_move(actor=actor, clause=clause, position=position),
+            "Clause moved.",
+        )
+    elif step == "delete":
+        _report(
+            request, lambda: services.clause_delete(actor=actor, clause=clause), "Clause deleted."
+        )
+    else:
+        return HttpResponse("Unknown step.", status=404)
+    return redirect(
+        reverse("agreements:version", args=[clause.version_id]) + f"#clause-{clause.pk}"
+    )
+
+
+@login_required
+@require_GET
+def version_redline(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        before, after, changes = selectors.version_redline(
+            actor=request.user, before_pk=request.GET.get("against", ""), after_pk=pk
+        )
+    except ValidationError as error:
+        return render(
+            request, "agreements/problem.html", {"message": " ".join(error.messages)}, status=400
+        )
+    return render(
+        request,
+        "agreements/redline.html",
+        {
+            "before": before,
+            "after": after,
+            "agreement": after.agreement,
+            "changes": changes,
+            "summary": summary(changes),
+        },
+    )
+
+
+def consortium_panel(request: HttpRequest, consortium: Any) -> dict[str, Any]:
+    """The agreements section of the consortium page: counts by status, those expiring soon."""
+    agreements = selectors.agreement_list(actor=request.user).filter(consortium_id=consortium.pk)
+    by_status = {
+        row["status"]: row["count"]
+        for row in agreements.order_by().values("status").annotate(count=Count("pk"))
+    }
+    return {
+        "consortium": consortium,
+        "by_status": [
+            (label, by_status.get(value, 0))
+            for value, label in Agreement.Status.choices
+            if by_status.get(value)
+        ],
+        "expiring": list(
+            selectors.expiring(
+                actor=request.user,
+                consortium_id=consortium.pk,
+                within_days=settings.AGREEMENT_EXPIRY_WARNING_DAYS,
+            )
+        ),
+        "warning_days": settings.AGREEMENT_EXPIRY_WARNING_DAYS,
+        "can_draft": policy.can_draft_in(request.user, consortium.pk),
+    }
