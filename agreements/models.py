@@ -220,6 +220,12 @@ class Clause(models.Model):
     kind = models.CharField(max_length=24, choices=ClauseKind.choices, default=ClauseKind.GENERAL)
     heading = models.CharField(max_length=200)
     body = models.TextField(help_text="Markdown: paragraphs, lists, emphasis, links. No HTML.")
+    terms = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Structured data-usage terms (data usage clauses of data sharing agreements), "
+        "validated by agreements.terms. Part of the clause, so frozen and hashed with it.",
+    )
 
     class Meta:
         ordering = ["version", "position"]
@@ -313,3 +319,124 @@ class AgreementUserObjectPermission(UserObjectPermissionBase):
 
 class AgreementGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Agreement, on_delete=models.CASCADE)
+
+
+class Sensitivity(models.TextChoices):
+    PUBLIC = "public", "Public"
+    INTERNAL = "internal", "Internal"
+    CONFIDENTIAL = "confidential", "Confidential"
+    RESTRICTED = "restricted", "Restricted"
+    SPECIAL_CATEGORY = "special_category", "Special-category personal data"
+
+
+class Dataset(models.Model):
+    """A data set an organisation brings to a consortium, and where it must stay."""
+
+    consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="datasets")
+    owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="datasets")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    sensitivity = models.CharField(max_length=24, choices=Sensitivity.choices)
+    contains_personal_data = models.BooleanField(default=False)
+    residency = models.ForeignKey(
+        Jurisdiction,
+        on_delete=models.PROTECT,
+        related_name="resident_datasets",
+        help_text="Where the data is and must stay: a country or a bloc.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["consortium", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consortium", "name"], name="dataset_name_unique_per_consortium"
+            ),
+            models.CheckConstraint(
+                condition=Q(sensitivity__in=Sensitivity.values), name="dataset_sensitivity_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(sensitivity="special_category") | Q(contains_personal_data=True),
+                name="dataset_special_category_is_personal",
+                violation_error_message="Special-category data is personal data.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IPAssetKind(models.TextChoices):
+    MODEL_WEIGHTS = "model_weights", "Model weights"
+    DATASET = "dataset", "Dataset"
+    CODE = "code", "Code"
+    DERIVED_WORK = "derived_work", "Derived work"
+    OTHER = "other", "Other"
+
+
+class IPAsset(models.Model):
+    """Something the partnership owns: weights, data, code, a derived work. Its owners' shares
+    total exactly 100%; it may derive from other assets and inherit their restrictions."""
+
+    consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="ip_assets")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=24, choices=IPAssetKind.choices)
+    description = models.TextField(blank=True)
+    governing_agreement = models.ForeignKey(
+        Agreement, on_delete=models.PROTECT, null=True, blank=True, related_name="ip_assets"
+    )
+    dataset = models.ForeignKey(
+        Dataset,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ip_assets",
+        help_text="For an asset that is a registered data set.",
+    )
+    derived_from = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="derivatives"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["consortium", "name"]
+        verbose_name = "IP asset"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consortium", "name"], name="ip_asset_name_unique_per_consortium"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=IPAssetKind.values), name="ip_asset_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IPOwnership(models.Model):
+    """An organisation's share of an asset, and its share of the revenue it earns (percent)."""
+
+    asset = models.ForeignKey(IPAsset, on_delete=models.CASCADE, related_name="ownerships")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="ip_ownerships"
+    )
+    share = models.DecimalField(max_digits=5, decimal_places=2)
+    revenue_share = models.DecimalField(max_digits=5, decimal_places=2)
+
+    class Meta:
+        ordering = ["asset", "-share"]
+        constraints = [
+            models.UniqueConstraint(fields=["asset", "organisation"], name="ip_ownership_unique"),
+            models.CheckConstraint(
+                condition=Q(share__gt=0, share__lte=100), name="ip_ownership_share_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(revenue_share__gte=0, revenue_share__lte=100),
+                name="ip_ownership_revenue_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation}: {self.share}%"

@@ -23,6 +23,8 @@ from agreements.models import (
     AgreementUserObjectPermission,
     AgreementVersion,
     Clause,
+    Dataset,
+    IPAsset,
     Party,
 )
 from alliance.errors import AccessDeniedError, NotVisibleError
@@ -223,3 +225,58 @@ def can_draft_in(user: Any, consortium_id: int) -> bool:
         return True
     roles = consortium_permissions.standing(user, consortium_id).roles
     return any(AgreementAction.DRAFT in ROLE_ACTIONS[role] for role in roles)
+
+
+def visible_datasets(user: Any) -> models.QuerySet[Dataset]:
+    if not getattr(user, "is_authenticated", False):
+        return Dataset.objects.none()
+    if user.is_superuser:
+        return Dataset.objects.all()
+    return Dataset.objects.filter(
+        consortium_id__in=consortium_permissions.visible_consortium_ids(user)
+    )
+
+
+def visible_ip_assets(user: Any) -> models.QuerySet[IPAsset]:
+    if not getattr(user, "is_authenticated", False):
+        return IPAsset.objects.none()
+    if user.is_superuser:
+        return IPAsset.objects.all()
+    return IPAsset.objects.filter(
+        consortium_id__in=consortium_permissions.visible_consortium_ids(user)
+    )
+
+
+def _register_get(queryset: models.QuerySet[ModelT], pk: Any, action: str) -> ModelT:
+    obj = queryset.filter(pk=pk).first() if str(pk).isdigit() else None
+    if obj is None:
+        model = queryset.model
+        consortium_id = (
+            model._default_manager.filter(pk=pk).values_list("consortium_id", flat=True).first()
+            if str(pk).isdigit()
+            else None
+        )
+        raise NotVisibleError(
+            f"No {model._meta.verbose_name} matches the given query.",
+            consortium_id=consortium_id,
+            object_type=model._meta.label_lower,
+            object_id=str(pk)[:64],
+            action=action,
+        )
+    return obj
+
+
+def get_dataset_for(user: Any, pk: Any) -> Dataset:
+    return _register_get(
+        visible_datasets(user).select_related("owner", "residency", "consortium"),
+        pk,
+        "view_dataset",
+    )
+
+
+def get_ip_asset_for(user: Any, pk: Any) -> IPAsset:
+    return _register_get(
+        visible_ip_assets(user).select_related("consortium", "governing_agreement", "dataset"),
+        pk,
+        "view_ip_asset",
+    )

@@ -101,8 +101,8 @@ def redline(before: Sequence[Any], after: Sequence[Any]) -> list[ClauseChange]:
             continue
         fields = [
             name
-            for name in ("heading", "body", "kind", "level")
-            if getattr(previous, name) != getattr(clause, name)
+            for name in ("heading", "body", "kind", "level", "terms")
+            if getattr(previous, name, None) != getattr(clause, name, None)
         ]
         changes.append(
             ClauseChange(

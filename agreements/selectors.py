@@ -12,7 +12,17 @@ from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, W
 from django.utils import timezone
 
 from agreements import permissions as policy
-from agreements.models import Agreement, AgreementVersion, Clause, ClauseTemplate, Party
+from agreements import terms
+from agreements.models import (
+    Agreement,
+    AgreementVersion,
+    Clause,
+    ClauseTemplate,
+    Dataset,
+    IPAsset,
+    IPOwnership,
+    Party,
+)
 from agreements.redline import ClauseChange, redline
 from audit.models import Action
 from audit.services import audit_read, audit_record
@@ -130,3 +140,32 @@ def expiring(*, actor: Any, consortium_id: int, within_days: int) -> QuerySet[Ag
         )
         .order_by("expires_on")
     )
+
+
+def dataset_list(*, actor: Any) -> QuerySet[Dataset]:
+    return policy.visible_datasets(actor).select_related("owner", "residency", "consortium")
+
+
+def dataset_detail(*, actor: Any, pk: Any) -> tuple[Dataset, list[Clause]]:
+    """A dataset and the clauses in force that govern it; the read is recorded."""
+    dataset = policy.get_dataset_for(actor, pk)
+    audit_record(
+        action=Action.VIEW, actor=actor, consortium_id=dataset.consortium_id, target=dataset
+    )
+    return dataset, terms.terms_for_dataset(dataset)
+
+
+def ip_asset_list(*, actor: Any) -> QuerySet[IPAsset]:
+    return (
+        policy.visible_ip_assets(actor)
+        .select_related("consortium", "governing_agreement", "dataset")
+        .prefetch_related(
+            Prefetch("ownerships", queryset=IPOwnership.objects.select_related("organisation")),
+            "derived_from",
+        )
+    )
+
+
+def ip_asset_detail(*, actor: Any, pk: Any) -> IPAsset:
+    asset = policy.get_ip_asset_for(actor, pk)
+    return ip_asset_list(actor=actor).get(pk=asset.pk)

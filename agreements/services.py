@@ -382,10 +382,17 @@ def clause_delete(*, actor: User, clause: Clause) -> None:
 
 def _content_of(version: AgreementVersion) -> list[dict[str, Any]]:
     return [
-        {"key": str(key), "level": level, "kind": kind, "heading": heading, "body": body}
-        for key, level, kind, heading, body in version.clauses.order_by("position").values_list(
-            "key", "level", "kind", "heading", "body"
-        )
+        {
+            "key": str(key),
+            "level": level,
+            "kind": kind,
+            "heading": heading,
+            "body": body,
+            "terms": terms,
+        }
+        for key, level, kind, heading, body, terms in version.clauses.order_by(
+            "position"
+        ).values_list("key", "level", "kind", "heading", "body", "terms")
     ]
 
 
@@ -657,6 +664,7 @@ def version_new(*, actor: User, agreement: Agreement, note: str = "") -> Agreeme
                 kind=clause.kind,
                 heading=clause.heading,
                 body=clause.body,
+                terms=clause.terms,
             )
             for clause in latest.clauses.order_by("position")
         ]
@@ -697,3 +705,43 @@ def agreement_terminate(*, actor: User, agreement: Agreement, reason: str) -> Ag
         reason=reason,
     )
     return agreement
+
+
+@transaction.atomic
+def agreement_expire(*, agreement: Agreement) -> bool:
+    """Move an executed agreement past its expiry date to expired (the system does this)."""
+    agreement = _locked_agreement(agreement)
+    if agreement.status != Agreement.Status.EXECUTED or agreement.expires_on is None:
+        return False
+    if agreement.expires_on > timezone.localdate():
+        return False
+    agreement.status = Agreement.Status.EXPIRED
+    agreement.save(update_fields=["status", "updated_at"])
+    _audit(
+        None,
+        Action.TRANSITION,
+        agreement,
+        agreement,
+        changes={"status": {"before": "executed", "after": "expired"}},
+        reason=f"Expired on {agreement.expires_on}",
+    )
+    return True
+
+
+@transaction.atomic
+def agreement_claim_expiry_notice(*, agreement: Agreement) -> bool:
+    """Claim today's expiry notice for an agreement, once: False if already sent."""
+    claimed = (
+        Agreement.objects.filter(pk=agreement.pk)
+        .exclude(expiry_notified_on__isnull=False)
+        .update(expiry_notified_on=timezone.localdate())
+    )
+    if claimed:
+        _audit(
+            None,
+            Action.NOTIFY,
+            agreement,
+            agreement,
+            reason=f"Expires on {agreement.expires_on}; legal people notified",
+        )
+    return bool(claimed)

@@ -16,4 +16,5 @@ urlpatterns = [
     path("agreement-versions/<int:pk>/redline/", views.version_redline, name="redline"),
     path("agreement-versions/<int:pk>/<slug:step>/", views.version_step, name="version-step"),
     path("clauses/<int:pk>/<slug:step>/", views.clause_change, name="clause"),
+    path("odrl/profile.ttl", views.odrl_profile, name="odrl-profile"),
 ]

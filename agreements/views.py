@@ -4,6 +4,7 @@ editor and redlines. Reads go through selectors (and are audited), writes throug
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -442,3 +443,12 @@ def consortium_panel(request: HttpRequest, consortium: Any) -> dict[str, Any]:
         "warning_days": settings.AGREEMENT_EXPIRY_WARNING_DAYS,
         "can_draft": policy.can_draft_in(request.user, consortium.pk),
     }
+
+
+@require_GET
+def odrl_profile(request: HttpRequest) -> HttpResponse:
+    """Alliance's ODRL profile, for partners' connectors (public, like any vocabulary)."""
+    return HttpResponse(
+        (Path(__file__).resolve().parent / "odrl" / "profile.ttl").read_bytes(),
+        content_type="text/turtle; charset=utf-8",
+    )

@@ -170,6 +170,12 @@ AUDIT_SIGNING_KEY_PATH = Path(
 # Exports of the audit log are written here.
 AUDIT_EXPORT_ROOT = Path(env.string("AUDIT_EXPORT_ROOT", str(MEDIA_ROOT / "audit-exports")))
 
+# The public address of this deployment, for identifiers that leave it (ODRL exports name
+# agreements, clauses, parties and datasets by URL).
+PUBLIC_BASE_URL = env.string(
+    "PUBLIC_BASE_URL", "http://127.0.0.1:8000" if DEBUG else "https://" + ALLOWED_HOSTS[0]
+).rstrip("/")
+
 # Agreements expiring within this many days show on consortium pages and trigger a notice.
 AGREEMENT_EXPIRY_WARNING_DAYS = env.integer("AGREEMENT_EXPIRY_WARNING_DAYS", 60, minimum=1)
 
@@ -271,6 +277,8 @@ SPECTACULAR_SETTINGS = {
         "AgreementVersionStatusEnum": "agreements.models.AgreementVersion.Status",
         "ClauseKindEnum": "agreements.models.ClauseKind",
         "PartyRoleEnum": "agreements.models.PartyRole",
+        "IPAssetKindEnum": "agreements.models.IPAssetKind",
+        "SensitivityEnum": "agreements.models.Sensitivity",
     },
 }
 

@@ -123,10 +123,11 @@ def membership_invitations_unsent(
     )
 
 
-def jurisdiction_by_code(*, code: str) -> Jurisdiction:
+def jurisdiction_by_code(*, code: str, field: str = "governing_law") -> Jurisdiction:
+    """The jurisdiction with this code, or an error on ``field`` that names the bad code."""
     jurisdiction = Jurisdiction.objects.filter(pk=code.upper()).first()
     if jurisdiction is None:
-        raise ValidationError({"governing_law": f"{code!r} is not a known jurisdiction code."})
+        raise ValidationError({field: f"{code!r} is not a known jurisdiction code."})
     return jurisdiction
 
 

@@ -6,7 +6,15 @@ from typing import Any
 
 from rest_framework import serializers
 
-from agreements.models import Agreement, AgreementKind, AgreementVersion, ClauseKind, PartyRole
+from agreements.models import (
+    Agreement,
+    AgreementKind,
+    AgreementVersion,
+    ClauseKind,
+    IPAssetKind,
+    PartyRole,
+    Sensitivity,
+)
 from alliance.api.serializers import RowSerializer
 
 
@@ -168,3 +176,93 @@ class ClauseTemplateOut(serializers.Serializer[Any]):
     )
     body = serializers.CharField(read_only=True)
     guidance = serializers.CharField(read_only=True)
+
+
+class DatasetRow(RowSerializer):
+    id = serializers.IntegerField(read_only=True)
+    consortium = serializers.IntegerField(read_only=True, source="consortium_id")
+    owner = serializers.IntegerField(read_only=True, source="owner_id")
+    owner_name = serializers.CharField(read_only=True, source="owner.name")
+    name = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    sensitivity = serializers.ChoiceField(choices=Sensitivity.choices, read_only=True)
+    contains_personal_data = serializers.BooleanField(read_only=True)
+    residency = serializers.CharField(read_only=True, source="residency_id")
+
+
+class DatasetInput(serializers.Serializer[Any]):
+    consortium = serializers.IntegerField(min_value=1)
+    owner = serializers.IntegerField(min_value=1, help_text="The owning organisation: your own.")
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    sensitivity = serializers.ChoiceField(choices=Sensitivity.choices)
+    contains_personal_data = serializers.BooleanField(required=False, default=False)
+    residency = serializers.CharField(
+        max_length=8, help_text="Jurisdiction code: a country or a bloc."
+    )
+
+
+class TermsInput(serializers.Serializer[Any]):
+    terms = serializers.JSONField(
+        allow_null=True,
+        help_text="datasets (ids), purposes, actions_allowed, actions_prohibited, jurisdictions (codes), movement, "
+        "retention_days, onward_transfer, onward_parties (organisation ids), derived_models_inherit; null removes them.",
+    )
+
+
+class ShareInput(serializers.Serializer[Any]):
+    organisation = serializers.IntegerField(min_value=1)
+    share = serializers.DecimalField(max_digits=5, decimal_places=2)
+    revenue_share = serializers.DecimalField(max_digits=5, decimal_places=2)
+
+
+class IPAssetInput(serializers.Serializer[Any]):
+    consortium = serializers.IntegerField(min_value=1)
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=IPAssetKind.choices)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    governing_agreement = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    dataset = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    derived_from = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, default=list
+    )
+    shares = ShareInput(many=True)
+
+
+class SharesInput(serializers.Serializer[Any]):
+    shares = ShareInput(many=True)
+
+
+class OwnershipOut(serializers.Serializer[Any]):
+    organisation = serializers.IntegerField(read_only=True, source="organisation_id")
+    organisation_name = serializers.CharField(read_only=True, source="organisation.name")
+    share = serializers.DecimalField(max_digits=5, decimal_places=2, read_only=True)
+    revenue_share = serializers.DecimalField(max_digits=5, decimal_places=2, read_only=True)
+
+
+class RestrictionOut(serializers.Serializer[Any]):
+    source_asset = serializers.IntegerField(read_only=True)
+    agreement = serializers.IntegerField(read_only=True)
+    version = serializers.IntegerField(read_only=True)
+    clause = serializers.CharField(read_only=True)
+    terms = serializers.JSONField(read_only=True)
+
+
+class IPAssetOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField(read_only=True)
+    consortium = serializers.IntegerField(read_only=True, source="consortium_id")
+    name = serializers.CharField(read_only=True)
+    kind = serializers.ChoiceField(choices=IPAssetKind.choices, read_only=True)
+    description = serializers.CharField(read_only=True)
+    governing_agreement = serializers.IntegerField(
+        read_only=True, source="governing_agreement_id", allow_null=True
+    )
+    dataset = serializers.IntegerField(read_only=True, source="dataset_id", allow_null=True)
+    derived_from = serializers.ListField(
+        child=serializers.IntegerField(), read_only=True, source="derived_from_ids"
+    )
+    ownerships = OwnershipOut(many=True, read_only=True)
+
+
+class IPAssetDetail(IPAssetOut):
+    inherited_restrictions = RestrictionOut(many=True, read_only=True)

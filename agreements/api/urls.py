@@ -8,5 +8,7 @@ router.register("agreement-parties", views.PartyViewSet, basename="agreement-par
 router.register("agreement-versions", views.VersionViewSet, basename="agreement-version")
 router.register("clauses", views.ClauseViewSet, basename="clause")
 router.register("clause-library", views.ClauseTemplateViewSet, basename="clause-template")
+router.register("datasets", views.DatasetViewSet, basename="dataset")
+router.register("ip-assets", views.IPAssetViewSet, basename="ip-asset")
 
 urlpatterns = router.urls

@@ -12,15 +12,17 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agreements import content, selectors, services
+from agreements import asset_services, content, selectors, services
 from agreements import permissions as policy
 from agreements.api import serializers as api
 from agreements.filters import AgreementFilter
 from agreements.models import AgreementVersion, ClauseTemplate
+from agreements.odrl import export as odrl_export
 from agreements.permissions import AgreementAction
 from agreements.redline import summary
 from alliance.api.views import InputViewSet, RowViewSet
 from alliance.auth import acting_user
+from alliance.errors import ConflictError
 from consortia import permissions as consortium_permissions
 from consortia import selectors as consortium_selectors
 
@@ -218,6 +220,17 @@ class VersionViewSet(InputViewSet):
         )
         return self._then(version)
 
+    @extend_schema(responses={(200, "application/ld+json"): dict})
+    @action(detail=True, methods=["get"])
+    def odrl(self, request: Request, pk: str) -> Response:
+        """The executed version's usage terms as an ODRL 2.2 JSON-LD Agreement."""
+        version = selectors.version_detail(actor=request.user, pk=pk)
+        try:
+            document = odrl_export.export(version)
+        except odrl_export.NotExecutedError as error:
+            raise ConflictError(str(error), code="version_not_executed") from None
+        return Response(document, content_type="application/ld+json")
+
     @extend_schema(
         parameters=[
             OpenApiParameter("against", int, required=True, description="The older version's id.")
@@ -250,7 +263,7 @@ class ClauseViewSet(InputViewSet):
     lookup_value_converter = "int"
 
     serializer_class = api.ClauseOut
-    http_method_names = ["post", "patch", "delete", "options"]
+    http_method_names = ["post", "put", "patch", "delete", "options"]
 
     def create(self, request: Request) -> Response:
         fields = self.validated(api.ClauseInput)
@@ -281,6 +294,16 @@ class ClauseViewSet(InputViewSet):
         services.clause_delete(actor=acting_user(request), clause=clause)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(request=api.TermsInput, responses=api.VersionDetail)
+    @action(detail=True, methods=["put"])
+    def terms(self, request: Request, pk: str) -> Response:
+        """Set (or, with null, remove) the structured usage terms of a data usage clause."""
+        clause = policy.get_clause_for(request.user, pk, AgreementAction.DRAFT)
+        asset_services.clause_set_terms(
+            actor=acting_user(request), clause=clause, terms=self.validated(api.TermsInput)["terms"]
+        )
+        return Response(version_payload(clause.version))
+
     @extend_schema(request=api.MoveInput, responses=api.VersionDetail)
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str) -> Response:
@@ -303,3 +326,138 @@ class ClauseTemplateViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type
 
     def get_queryset(self) -> QuerySet[ClauseTemplate]:
         return selectors.clause_library(actor=self.request.user)
+
+
+@extend_schema_view(create=extend_schema(request=api.DatasetInput, responses={201: api.DatasetRow}))
+class DatasetViewSet(RowViewSet):
+    """Data sets of the consortia the caller sees, with the usage terms in force on each.
+    Reading one is audited."""
+
+    row_serializer = api.DatasetRow
+    http_method_names = ["get", "post", "head", "options"]
+    lookup_value_converter = "int"
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = selectors.dataset_list(actor=self.request.user)
+        consortium = self.request.query_params.get("consortium", "")
+        return queryset.filter(consortium_id=int(consortium)) if consortium.isdigit() else queryset
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        dataset, clauses = selectors.dataset_detail(actor=request.user, pk=kwargs["pk"])
+        row = self.rows(self.get_queryset().filter(pk=dataset.pk)).get()
+        in_force = [
+            {
+                "agreement": clause.version.agreement_id,
+                "version": clause.version.number,
+                "clause": clause.pk,
+                "terms": clause.terms,
+            }
+            for clause in clauses
+        ]
+        return Response({**api.DatasetRow(row).data, "terms_in_force": in_force})
+
+    def create(self, request: Request) -> Response:
+        fields = self.validated(api.DatasetInput)
+        consortium = consortium_permissions.get_consortium_for(
+            request.user, fields.pop("consortium")
+        )
+        fields["owner"] = consortium_selectors.member_organisation(
+            consortium_id=consortium.pk, pk=fields["owner"]
+        )
+        fields["residency"] = consortium_selectors.jurisdiction_by_code(
+            code=fields["residency"], field="residency"
+        )
+        dataset = asset_services.dataset_create(
+            actor=acting_user(request), consortium=consortium, **fields
+        )
+        return self.row_response(dataset, status=status.HTTP_201_CREATED)
+
+
+def _asset_payload(asset: Any) -> dict[str, Any]:
+    asset.derived_from_ids = sorted(parent.pk for parent in asset.derived_from.all())
+    restrictions = [
+        {
+            "source_asset": item.source.pk,
+            "agreement": item.clause.version.agreement_id,
+            "version": item.clause.version.number,
+            "clause": item.clause.heading,
+            "terms": item.clause.terms,
+        }
+        for item in asset_services.inherited_restrictions(asset)
+    ]
+    return {**api.IPAssetOut(asset).data, "inherited_restrictions": restrictions}
+
+
+class IPAssetViewSet(InputViewSet):
+    """The IP register: assets, owners with shares (each set totals 100%), lineage, and the
+    restrictions a derived asset inherits from the data it comes from."""
+
+    serializer_class = api.IPAssetDetail
+    http_method_names = ["get", "post", "head", "options"]
+    lookup_value_converter = "int"
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return selectors.ip_asset_list(actor=self.request.user)
+
+    @extend_schema(responses=api.IPAssetOut(many=True))
+    def list(self, request: Request) -> Response:
+        assets = list(self.get_queryset().order_by("consortium_id", "name")[:500])
+        for asset in assets:
+            asset.derived_from_ids = sorted(parent.pk for parent in asset.derived_from.all())
+        return Response(api.IPAssetOut(assets, many=True).data)
+
+    @extend_schema(responses=api.IPAssetDetail)
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(_asset_payload(selectors.ip_asset_detail(actor=request.user, pk=pk)))
+
+    @extend_schema(request=api.IPAssetInput, responses={201: api.IPAssetDetail})
+    def create(self, request: Request) -> Response:
+        fields = self.validated(api.IPAssetInput)
+        consortium = consortium_permissions.get_consortium_for(
+            request.user, fields.pop("consortium")
+        )
+        shares = _shares(consortium.pk, fields.pop("shares"))
+        agreement_id, dataset_id = (
+            fields.pop("governing_agreement", None),
+            fields.pop("dataset", None),
+        )
+        asset = asset_services.ip_asset_create(
+            actor=acting_user(request),
+            consortium=consortium,
+            shares=shares,
+            governing_agreement=policy.get_agreement_for(request.user, agreement_id)
+            if agreement_id
+            else None,
+            dataset=policy.get_dataset_for(request.user, dataset_id) if dataset_id else None,
+            derived_from=[
+                policy.get_ip_asset_for(request.user, parent)
+                for parent in fields.pop("derived_from")
+            ],
+            **fields,
+        )
+        return Response(
+            _asset_payload(selectors.ip_asset_detail(actor=request.user, pk=asset.pk)),
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=api.SharesInput, responses=api.IPAssetDetail)
+    @action(detail=True, methods=["post"])
+    def owners(self, request: Request, pk: str) -> Response:
+        """Replace the owners; shares and revenue shares must each total exactly 100%."""
+        asset = policy.get_ip_asset_for(request.user, pk)
+        shares = _shares(asset.consortium_id, self.validated(api.SharesInput)["shares"])
+        asset_services.ip_asset_set_owners(actor=acting_user(request), asset=asset, shares=shares)
+        return Response(_asset_payload(selectors.ip_asset_detail(actor=request.user, pk=pk)))
+
+
+def _shares(consortium_id: int, rows: list[dict[str, Any]]) -> list[asset_services.Share]:
+    return [
+        asset_services.Share(
+            consortium_selectors.member_organisation(
+                consortium_id=consortium_id, pk=row["organisation"]
+            ),
+            row["share"],
+            row["revenue_share"],
+        )
+        for row in rows
+    ]
