@@ -6,7 +6,15 @@ from typing import Any
 
 from django import forms
 
-from agreements.models import AgreementKind, ClauseKind, ClauseTemplate, PartyRole
+from agreements.models import (
+    AgreementKind,
+    ClauseKind,
+    ClauseTemplate,
+    Dataset,
+    PartyRole,
+    Sensitivity,
+)
+from agreements.terms import ACTIONS, PURPOSES, Movement, OnwardTransfer
 from consortia import permissions as consortium_permissions
 from consortia.models import Consortium, Jurisdiction, Membership, Organisation, User
 
@@ -74,3 +82,92 @@ class ReasonForm(forms.Form):
 
 class NoteForm(forms.Form):
     note = forms.CharField(max_length=500, required=False)
+
+
+class TermsForm(forms.Form):
+    """The usage terms of one data usage clause; the service validates them against the
+    consortium (datasets, members) and the vocabulary."""
+
+    datasets = forms.ModelMultipleChoiceField(
+        queryset=Dataset.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    purposes = forms.MultipleChoiceField(
+        choices=[(code, code.replace("_", " ")) for code in PURPOSES],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    actions_allowed = forms.MultipleChoiceField(
+        choices=[(action, action.replace("_", " ")) for action in ACTIONS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    actions_prohibited = forms.MultipleChoiceField(
+        choices=[(action, action.replace("_", " ")) for action in ACTIONS],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    jurisdictions = forms.CharField(
+        help_text="Codes, comma-separated: countries (FR) or blocs (EU)."
+    )
+    movement = forms.ChoiceField(
+        choices=[(value.value, value.value.replace("_", " ")) for value in Movement]
+    )
+    retention_days = forms.IntegerField(min_value=1, required=False, help_text="Empty: no limit.")
+    onward_transfer = forms.ChoiceField(
+        choices=[(value.value, value.value.replace("_", " ")) for value in OnwardTransfer]
+    )
+    onward_parties = forms.ModelMultipleChoiceField(
+        queryset=Organisation.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    derived_models_inherit = forms.BooleanField(
+        required=False, initial=True, label="Models trained on the data inherit these terms"
+    )
+
+    def __init__(self, *args: Any, consortium: Consortium, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        datasets_field, parties_field = self.fields["datasets"], self.fields["onward_parties"]
+        assert isinstance(datasets_field, forms.ModelMultipleChoiceField)
+        assert isinstance(parties_field, forms.ModelMultipleChoiceField)
+        datasets_field.queryset = Dataset.objects.filter(consortium=consortium).order_by("name")
+        parties_field.queryset = Organisation.objects.filter(
+            memberships__consortium=consortium, memberships__status=Membership.Status.ACTIVE
+        ).order_by("name")
+
+    def terms(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "datasets": [dataset.pk for dataset in data["datasets"]],
+            "purposes": data["purposes"],
+            "actions_allowed": data["actions_allowed"],
+            "actions_prohibited": data["actions_prohibited"],
+            "jurisdictions": [
+                code.strip().upper() for code in data["jurisdictions"].split(",") if code.strip()
+            ],
+            "movement": data["movement"],
+            "retention_days": data["retention_days"],
+            "onward_transfer": data["onward_transfer"],
+            "onward_parties": [organisation.pk for organisation in data["onward_parties"]],
+            "derived_models_inherit": data["derived_models_inherit"],
+        }
+
+    @staticmethod
+    def initial_from(terms: dict[str, Any] | None) -> dict[str, Any]:
+        if not terms:
+            return {}
+        return {**terms, "jurisdictions": ", ".join(terms["jurisdictions"])}
+
+
+class DatasetForm(forms.Form):
+    consortium = forms.ModelChoiceField(queryset=Consortium.objects.none())
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea, required=False)
+    sensitivity = forms.ChoiceField(choices=Sensitivity.choices)
+    contains_personal_data = forms.BooleanField(required=False)
+    residency = forms.ModelChoiceField(
+        queryset=Jurisdiction.objects.order_by("-kind", "name"),
+        help_text="Where the data is and must stay.",
+    )
+
+    def __init__(self, *args: Any, consortia: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        consortium_field = self.fields["consortium"]
+        assert isinstance(consortium_field, forms.ModelChoiceField)
+        consortium_field.queryset = consortia

@@ -210,3 +210,38 @@ def terms_for_dataset(dataset: Dataset) -> list[Clause]:
         for clause in clauses_in_force(consortium_id=dataset.consortium_id)
         if clause.terms is not None and dataset.pk in clause.terms["datasets"]
     ]
+
+
+def readable(clauses: list[Clause]) -> dict[int, dict[str, Any]]:
+    """Each clause's terms with names in place of ids and words in place of codes, keyed by
+    clause id, for people to read (two queries for any number of clauses)."""
+    from consortia.models import Organisation
+
+    with_terms: dict[int, dict[str, Any]] = {
+        clause.pk: clause.terms for clause in clauses if clause.terms
+    }
+    dataset_ids = {pk for raw in with_terms.values() for pk in raw["datasets"]}
+    party_ids = {pk for raw in with_terms.values() for pk in raw.get("onward_parties", [])}
+    datasets = dict(Dataset.objects.filter(pk__in=dataset_ids).values_list("pk", "name"))
+    parties = dict(Organisation.objects.filter(pk__in=party_ids).values_list("pk", "name"))
+
+    def words(codes: list[str]) -> list[str]:
+        return [code.replace("_", " ") for code in codes]
+
+    return {
+        pk: {
+            "datasets": [datasets.get(dataset, f"#{dataset}") for dataset in raw["datasets"]],
+            "purposes": words(raw["purposes"]),
+            "actions_allowed": words(raw["actions_allowed"]),
+            "actions_prohibited": words(raw["actions_prohibited"]),
+            "jurisdictions": raw["jurisdictions"],
+            "movement": raw["movement"].replace("_", " "),
+            "retention_days": raw["retention_days"],
+            "onward_transfer": raw["onward_transfer"].replace("_", " "),
+            "onward_parties": [
+                parties.get(party, f"#{party}") for party in raw.get("onward_parties", [])
+            ],
+            "derived_models_inherit": raw.get("derived_models_inherit", True),
+        }
+        for pk, raw in with_terms.items()
+    }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agreements import views
+from agreements import register_views, views
 
 app_name = "agreements"
 
@@ -17,4 +17,9 @@ urlpatterns = [
     path("agreement-versions/<int:pk>/<slug:step>/", views.version_step, name="version-step"),
     path("clauses/<int:pk>/<slug:step>/", views.clause_change, name="clause"),
     path("odrl/profile.ttl", views.odrl_profile, name="odrl-profile"),
+    path("datasets/", register_views.dataset_list, name="datasets"),
+    path("datasets/new/", register_views.dataset_create, name="dataset-create"),
+    path("datasets/<int:pk>/", register_views.dataset_detail, name="dataset"),
+    path("ip-assets/", register_views.ip_asset_list, name="ip-assets"),
+    path("ip-assets/<int:pk>/", register_views.ip_asset_detail, name="ip-asset"),
 ]

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from agreements import content, selectors, services
+from agreements import asset_services, content, selectors, services, terms
 from agreements import permissions as policy
 from agreements.filters import AgreementFilter
 from agreements.forms import (
@@ -29,8 +29,9 @@ from agreements.forms import (
     NoteForm,
     PartyForm,
     ReasonForm,
+    TermsForm,
 )
-from agreements.models import Agreement, AgreementVersion
+from agreements.models import Agreement, AgreementKind, AgreementVersion, ClauseKind
 from agreements.permissions import AgreementAction
 from agreements.redline import summary
 from alliance.auth import acting_user
@@ -291,6 +292,39 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
     version = selectors.version_detail(actor=request.user, pk=pk)
     agreement = version.agreement
     editable = version.is_editable and policy.can(request.user, AgreementAction.DRAFT, agreement)
+    takes_terms = agreement.kind == AgreementKind.DATA_SHARING
+
+    def editor(clause: Any) -> dict[str, Any]:
+        fields = {
+            "heading": clause.heading,
+            "body": clause.body,
+            "kind": clause.kind,
+            "level": clause.level,
+        }
+        forms: dict[str, Any] = {"clause": ClauseForm(initial=fields, prefix=f"clause-{clause.pk}")}
+        if takes_terms and clause.kind == ClauseKind.DATA_USAGE:
+            forms["terms"] = TermsForm(
+                initial=TermsForm.initial_from(clause.terms),
+                prefix=f"terms-{clause.pk}",
+                consortium=agreement.consortium,
+            )
+        return forms
+
+    version_clauses = selectors.version_clauses(version)
+    readable = terms.readable(version_clauses)
+    clauses = [
+        (
+            item.number,
+            item.clause,
+            content.render(item.clause.body),
+            editor(item.clause),
+            readable.get(item.clause.pk),
+        )
+        for item in content.numbered(version_clauses)
+    ]
+    library = LibraryClauseForm(
+        templates=selectors.clause_library(actor=request.user, agreement=agreement)
+    )
     return render(
         request,
         "agreements/version.html",
@@ -298,27 +332,9 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "version": version,
             "agreement": agreement,
             "editable": editable,
-            "clauses": [
-                (
-                    item.number,
-                    item.clause,
-                    content.render(item.clause.body),
-                    ClauseForm(
-                        initial={
-                            "heading": item.clause.heading,
-                            "body": item.clause.body,
-                            "kind": item.clause.kind,
-                            "level": item.clause.level,
-                        },
-                        prefix=f"clause-{item.clause.pk}",
-                    ),
-                )
-                for item in content.numbered(selectors.version_clauses(version))
-            ],
+            "clauses": clauses,
             "new_clause_form": ClauseForm(prefix="new"),
-            "library_form": LibraryClauseForm(
-                templates=selectors.clause_library(actor=request.user, agreement=agreement)
-            ),
+            "library_form": library,
         },
     )
 
@@ -377,6 +393,24 @@ def clause_change(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
             )
         else:
             messages.error(request, "The clause needs a heading and a body.")
+    elif step == "terms":
+        terms_form = TermsForm(
+            request.POST,
+            prefix=f"terms-{clause.pk}",
+            consortium=clause.version.agreement.consortium,
+        )
+        if terms_form.is_valid():
+            _report(
+                request,
+                lambda: asset_services.clause_set_terms(
+                    actor=actor, clause=clause, terms=terms_form.terms()
+                ),
+                "Usage terms saved.",
+            )
+        else:
+            for field, errors in terms_form.errors.items():
+                for error in errors:
+                    messages.error(request, f"{field.replace('_', ' ')}: {error}")
     elif step in ("up", "down"):
         position = clause.position - 1 if step == "up" else clause.position + 1
         _report(

@@ -78,3 +78,39 @@ def test_legal_drafting_and_the_redline(watched: Watched, world: World) -> None:
     page.wait_for_selector("h1:has-text('Changes from version 1 to 2')")
     assert page.locator("article.redline.added").count() == 1
     assert watched.failed == []
+
+
+def test_data_steward_registers_a_dataset_and_sets_usage_terms(
+    watched: Watched, world: World
+) -> None:
+    from tests.agreements.test_terms_and_odrl import data_deal
+
+    _, dataset, clause = data_deal(world)
+    page = watched.page
+    watched.sign_in("legal_a")
+    page.goto("/datasets/")
+    page.click("text=Register a data set")
+    page.select_option("#id_consortium", str(world.consortium_a.pk))
+    page.fill("#id_name", "Pathology slides")
+    page.select_option("#id_sensitivity", "confidential")
+    page.select_option("#id_residency", "FR")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("h1:has-text('Pathology slides')")
+
+    page.goto(f"/agreement-versions/{clause.version_id}/")
+    page.click(f"#clause-{clause.pk} summary:has-text('Usage terms')")
+    prefix = f"#id_terms-{clause.pk}"
+    page.uncheck(f"{prefix}-purposes input[value='research_and_development']")
+    page.check(f"{prefix}-datasets input[value='{dataset.pk}']")
+    page.check(f"{prefix}-purposes input[value='academic_research']")
+    page.check(f"{prefix}-actions_allowed input[value='evaluate']")
+    page.fill(f"{prefix}-jurisdictions", "FR")
+    page.select_option(f"{prefix}-movement", "federated_only")
+    page.click("text=Save the terms")
+    page.wait_for_selector("text=Usage terms saved.")
+    terms = page.locator(f"#clause-{clause.pk} dl.terms").inner_text()
+    assert "Radiology images 2020-2025" in terms
+    assert "academic research" in terms
+    page.goto("/ip-assets/")
+    page.wait_for_selector("h1")
+    assert watched.failed == []
