@@ -47,17 +47,33 @@ class ClauseChange:
 def word_diff(before: str, after: str) -> list[tuple[str, str]]:
     """[("equal"|"delete"|"insert", text), ...] at word granularity, whitespace kept."""
     old, new = TOKENS.findall(before), TOKENS.findall(after)
+    # Negotiation edits are local: trimming the shared head and tail first keeps the quadratic
+    # matcher to the edited stretch (diff-match-patch does the same).
+    head = 0
+    while head < min(len(old), len(new)) and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while (
+        tail < min(len(old), len(new)) - head
+        and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]
+    ):
+        tail += 1
+    old_middle, new_middle = old[head : len(old) - tail], new[head : len(new) - tail]
     parts: list[tuple[str, str]] = []
+    if head:
+        parts.append(("equal", "".join(old[:head])))
     for operation, old_start, old_end, new_start, new_end in SequenceMatcher(
-        None, old, new, autojunk=False
+        None, old_middle, new_middle, autojunk=False
     ).get_opcodes():
         if operation == "equal":
-            parts.append(("equal", "".join(old[old_start:old_end])))
+            parts.append(("equal", "".join(old_middle[old_start:old_end])))
             continue
         if operation in ("delete", "replace"):
-            parts.append(("delete", "".join(old[old_start:old_end])))
+            parts.append(("delete", "".join(old_middle[old_start:old_end])))
         if operation in ("insert", "replace"):
-            parts.append(("insert", "".join(new[new_start:new_end])))
+            parts.append(("insert", "".join(new_middle[new_start:new_end])))
+    if tail:
+        parts.append(("equal", "".join(old[len(old) - tail :])))
     return parts
 
 

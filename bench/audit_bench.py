@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import statistics
@@ -19,13 +18,13 @@ import time
 from typing import Any
 
 from bench.run import (
-    PYTHON,
     ROOT,
     Server,
     environment,
     log,
     manage,
     recreate_database,
+    run_module,
     session_for_bench_user,
     settle,
     wrk,
@@ -91,15 +90,7 @@ def write_overhead(binary: str, env: dict[str, str], rounds: int, seconds: int) 
 
 
 def appends(env: dict[str, str], events_per_writer: int) -> dict[str, float]:
-    output = subprocess.run(
-        [PYTHON, "-m", "bench.appends", "--writers", "4", "--events", str(events_per_writer)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return dict(json.loads(output.strip().splitlines()[-1]))
+    return run_module("appends", env, "--writers", "4", "--events", str(events_per_writer))
 
 
 def _psql_seconds(database_url: str, statement: str) -> float:
@@ -114,15 +105,8 @@ def verify_throughput(server: str, events: int, python_too: bool) -> dict[str, A
     env = environment(database_url)
     recreate_database(server, database)
     manage(env, "migrate", "--noinput")
-    loaded = subprocess.run(
-        [PYTHON, "-m", "bench.verify_load", "--events", str(events)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    log(f"  loaded {json.loads(loaded.strip().splitlines()[-1])['events']:,} chained events")
+    loaded = run_module("verify_load", env, "--events", str(events))
+    log(f"  loaded {loaded['events']:,} chained events")
     settle(database_url)
     scan = min(
         _psql_seconds(

@@ -28,6 +28,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -298,7 +299,7 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--only", choices=["api", "audit"], help="Run one part only.")
+    parser.add_argument("--only", choices=["api", "audit", "agreements"], help="Run one part only.")
     parser.add_argument("--verify-events", type=int, default=1_000_000)
     parser.add_argument(
         "--skip-python-verify", action="store_true", help="Time only the SQL verifier."
@@ -306,9 +307,13 @@ def main() -> None:
     arguments = parser.parse_args()
 
     binary = ensure_wrk()
-    if arguments.only != "audit":
+    if arguments.only in (None, "api"):
         api_bench(binary, arguments)
-    if arguments.only != "api":
+    if arguments.only in (None, "agreements"):
+        if arguments.only == "agreements":
+            prepare(arguments.server, "alliance_bench", 1)
+        agreements_bench(arguments.server)
+    if arguments.only in (None, "audit"):
         from bench import audit_bench
 
         if arguments.only == "audit":
@@ -321,6 +326,38 @@ def main() -> None:
             verify_events=arguments.verify_events,
             python_verify=not arguments.skip_python_verify,
         )
+
+
+def run_module(module: str, env: dict[str, str], *arguments: str) -> dict[str, Any]:
+    """Run ``python -m bench.<module>`` in its own process (its own Django settings) and
+    return the JSON object it prints last."""
+    output = subprocess.run(
+        [PYTHON, "-m", f"bench.{module}", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def agreements_bench(server: str) -> None:
+    results = run_module("agreements_measure", environment(f"{server}/alliance_bench"))
+    log("\nAgreements at size")
+    for name, counts in results["queries"].items():
+        log(
+            f"  SQL queries, {name:<26}"
+            + "  ".join(f"{page}: {count}" for page, count in counts.items())
+        )
+    small, large = results["queries"].values()
+    log(
+        f"  query counts equal at 200 clauses x 20 versions: {'yes' if small == large else 'NO'} [target: equal]"
+    )
+    log(
+        f"  redline of two 200-clause versions ({results['changes']} clauses compared): median {results['redline_ms']:.1f} ms;"
+        f" reading the two versions' clauses (floor): {results['read_ms']:.1f} ms ({results['redline_ms'] / results['read_ms']:.1f}x)"
+    )
 
 
 def api_bench(binary: str, arguments: argparse.Namespace) -> None:

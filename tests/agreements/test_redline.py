@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from agreements import services
 from agreements.redline import redline, summary, word_diff
 from tests.agreements.conftest import Deal
@@ -19,6 +21,37 @@ def test_word_diff_keeps_everything_and_marks_changes() -> None:
     assert ("insert", "a third") in [(op, text) for op, text in parts] or any(
         op == "insert" and "third" in text for op, text in parts
     )
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("same words", "same words"),
+        ("", "all new"),
+        ("all gone", ""),
+        ("a a a", "a a"),
+        ("The Licensee shall pay within 30 days.", "The Licensee shall pay within 60 days."),
+        ("one two three", "zero one two three four"),
+    ],
+)
+def test_word_diff_round_trips_around_the_shared_head_and_tail(before: str, after: str) -> None:
+    parts = word_diff(before, after)
+    assert "".join(text for op, text in parts if op != "insert") == before
+    assert "".join(text for op, text in parts if op != "delete") == after
+    assert all(text for _, text in parts), "no empty parts"
+    assert (before == after) == all(op == "equal" for op, _ in parts)
+
+
+def test_a_one_word_edit_is_one_delete_and_one_insert() -> None:
+    parts = word_diff(
+        "The Licensee shall pay within 30 days.", "The Licensee shall pay within 60 days."
+    )
+    assert parts == [
+        ("equal", "The Licensee shall pay within "),
+        ("delete", "30"),
+        ("insert", "60"),
+        ("equal", " days."),
+    ]
 
 
 def test_redline_of_a_new_round(deal: Deal, api_as: Any) -> None:
