@@ -1,13 +1,17 @@
 """Demo agreements for the quick start: an executed joint development agreement with an
-amendment in draft (so there is a redline to look at), and a data sharing agreement in review.
-Built through the services; running it again changes nothing."""
+amendment in draft (so there is a redline to look at) and the model weights it governs, and a
+data sharing agreement in review whose usage terms cover a hospital data set. Built through
+the services; running it again changes nothing."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import transaction
 
-from agreements import services
-from agreements.models import Agreement, ClauseTemplate
+from agreements import asset_services, services
+from agreements.asset_services import Share
+from agreements.models import Agreement, ClauseKind, ClauseTemplate
 from consortia.models import Consortium, Jurisdiction, Organisation, User
 
 JDC_TITLE = "EuroLLM joint development and IP agreement"
@@ -86,6 +90,32 @@ def _joint_development() -> None:
     services.approval_give(actor=mia, version=version)
     services.agreement_send_for_signature(actor=amelie, agreement=agreement)
     services.agreement_record_execution(actor=amelie, agreement=agreement)
+    lumiere, nordlicht = (
+        _organisation("Institut Lumière de Recherche"),
+        _organisation("Nordlicht Systems GmbH"),
+    )
+    base = asset_services.ip_asset_create(
+        actor=hugo,
+        consortium=agreement.consortium,
+        name="EuroLLM-7B base weights",
+        kind="model_weights",
+        description="7-billion-parameter multilingual base model, trained on EU-resident data.",
+        governing_agreement=agreement,
+        shares=[
+            Share(lumiere, Decimal("60"), Decimal("55")),
+            Share(nordlicht, Decimal("40"), Decimal("45")),
+        ],
+    )
+    asset_services.ip_asset_create(
+        actor=mia,
+        consortium=agreement.consortium,
+        name="EuroLLM-7B legal-German fine-tune",
+        kind="derived_work",
+        description="Fine-tuned by Nordlicht on German case law.",
+        governing_agreement=agreement,
+        derived_from=[base],
+        shares=[Share(nordlicht, Decimal("100"), Decimal("100"))],
+    )
     amendment = services.version_new(
         actor=mia, agreement=agreement, note="Cap liability at twice the contributions"
     )
@@ -121,10 +151,35 @@ def _federated_learning() -> None:
         role="data_recipient",
         signatory=layla,
     )
+    scans = asset_services.dataset_create(
+        actor=_person("fatima"),
+        consortium=agreement.consortium,
+        owner=_organisation("Gulf Health Data Authority"),
+        name="Chest CT scans 2019-2025",
+        description="1.2 million de-identified chest CT studies from twelve public hospitals.",
+        sensitivity="special_category",
+        contains_personal_data=True,
+        residency=Jurisdiction.objects.get(pk="AE"),
+    )
     version = agreement.versions.get()
     for slug in FLA_CLAUSES:
         services.clause_add(
             actor=layla, version=version, template=ClauseTemplate.objects.get(slug=slug)
         )
+    asset_services.clause_set_terms(
+        actor=layla,
+        clause=version.clauses.get(kind=ClauseKind.DATA_USAGE),
+        terms={
+            "datasets": [scans.pk],
+            "purposes": ["research_and_development"],
+            "actions_allowed": ["train", "fine_tune", "evaluate"],
+            "actions_prohibited": ["copy_raw", "export_weights"],
+            "jurisdictions": ["GCC"],
+            "movement": "federated_only",
+            "retention_days": 365,
+            "onward_transfer": "requires_steering_approval",
+            "derived_models_inherit": True,
+        },
+    )
     services.version_submit(actor=layla, version=version)
     services.approval_give(actor=layla, version=version)

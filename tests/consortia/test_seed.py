@@ -42,6 +42,21 @@ def test_demo_world(db: Any) -> None:
     assert User.objects.get(username="amelie").check_password("alliance-demo")
 
 
+def test_demo_agreements_show_every_register(db: Any) -> None:
+    from agreements.asset_services import inherited_restrictions
+    from agreements.models import Agreement, Clause, Dataset, IPAsset
+
+    seed()
+    assert set(Agreement.objects.values_list("status", flat=True)) == {"executed", "in_review"}
+    dataset = Dataset.objects.get()
+    (clause,) = Clause.objects.filter(terms__isnull=False)
+    assert clause.terms is not None
+    assert clause.terms["datasets"] == [dataset.pk]
+    derived = IPAsset.objects.get(derived_from__isnull=False)
+    assert [share.share for share in derived.ownerships.all()] == [100]
+    assert inherited_restrictions(derived) == []
+
+
 def test_running_twice_changes_nothing(db: Any) -> None:
     seed()
     first = snapshot()
