@@ -124,11 +124,20 @@ def _parties(version: AgreementVersion, roles: tuple[str, ...]) -> list[str]:
 
 
 def export(version: AgreementVersion) -> dict[str, Any]:
+    """The ODRL Agreement of an executed version."""
     if version.status != AgreementVersion.Status.EXECUTED or version.executed_at is None:
         raise NotExecutedError(
             f"Version {version.number} is {version.get_status_display().lower()}, not executed."
         )
-    on = version.executed_at.date()
+    return build(version, version.executed_at)
+
+
+def build(version: AgreementVersion, executed_at: datetime.datetime) -> dict[str, Any]:
+    """The ODRL Agreement of ``version`` as if executed at ``executed_at``, without checking
+    its status: the executed PDF embeds it and is rendered just before the version is marked
+    executed. Bloc memberships are taken on the execution date, in UTC as stored."""
+    assert executed_at.tzinfo is not None, "an execution time is an aware datetime"
+    on = executed_at.astimezone(datetime.UTC).date()
     permissions: list[dict[str, Any]] = []
     prohibitions: list[dict[str, Any]] = []
     assigners = _parties(version, (PartyRole.DATA_PROVIDER, PartyRole.LICENSOR))
