@@ -178,6 +178,8 @@ PUBLIC_BASE_URL = env.string(
 
 # Agreements expiring within this many days show on consortium pages and trigger a notice.
 AGREEMENT_EXPIRY_WARNING_DAYS = env.integer("AGREEMENT_EXPIRY_WARNING_DAYS", 60, minimum=1)
+# Uploads to the signed-PDF verifier are read in memory and refused above this size.
+VERIFY_UPLOAD_MAX_BYTES = env.integer("VERIFY_UPLOAD_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
 
 # Tasks: with REDIS_URL they go to a real broker and worker; without, they run in-process,
 # which is what the quick start needs and nothing else.
@@ -290,3 +292,19 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# PDF signing (agreements/pdfsign)
+# Production seals with the PKCS#12 file in SIGNING_PKCS12_PATH. Without it, the demo CA in
+# SIGNING_DEMO_DIR seals if someone made it (`manage.py signing_init`); only with DEBUG on is
+# it made on first use, so a production deployment cannot seal with it by accident.
+_signing_pkcs12_path = env.optional_string("SIGNING_PKCS12_PATH")
+SIGNING_PKCS12_PATH = Path(_signing_pkcs12_path) if _signing_pkcs12_path else None
+SIGNING_PKCS12_PASSPHRASE = env.optional_string("SIGNING_PKCS12_PASSPHRASE")
+SIGNING_DEMO_DIR = Path(env.string("SIGNING_DEMO_DIR", BASE_DIR / "var" / "signing-demo"))
+# A PEM bundle of further CAs trusted when verifying: the production CA's root if the PKCS#12
+# file lacks it, the timestamp authority's root, the CAs of partner organisations.
+_signing_trust_roots = env.optional_string("SIGNING_TRUST_ROOTS")
+SIGNING_TRUST_ROOTS = Path(_signing_trust_roots) if _signing_trust_roots else None
+SIGNING_TSA_URL = env.optional_string("SIGNING_TSA_URL")
+if SIGNING_TSA_URL is not None and not SIGNING_TSA_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("SIGNING_TSA_URL must be an http:// or https:// URL.")
