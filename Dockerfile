@@ -12,6 +12,7 @@ COPY requirements/base.lock requirements/base.lock
 RUN pip install --no-cache-dir --require-hashes -r requirements/base.lock
 COPY . .
 RUN DEBUG=1 python manage.py collectstatic --noinput \
-    && useradd --create-home --uid 1000 alliance
+    && useradd --create-home --uid 1000 alliance \
+    && mkdir -p /var/lib/alliance/media && chown alliance /var/lib/alliance/media
 USER alliance
 EXPOSE 8000

@@ -8,7 +8,7 @@ PORT ?= 8000
 
 # The long-running processes. docker-compose.yml runs exactly these commands (a test checks).
 WEB_COMMAND := gunicorn alliance.wsgi:application --bind 0.0.0.0:8000 --workers 2 --access-logfile -
-WORKER_COMMAND := celery -A alliance worker --loglevel=INFO --concurrency=2 --max-tasks-per-child=200
+WORKER_COMMAND := celery -A alliance worker --loglevel=INFO --concurrency=2 --max-tasks-per-child=50
 BEAT_COMMAND := celery -A alliance beat --loglevel=INFO --schedule=/tmp/alliance-celerybeat-schedule
 
 .PHONY: help install run test lint typecheck pytest bench lock web worker beat migrate clean

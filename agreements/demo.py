@@ -1,5 +1,5 @@
-"""Demo agreements for the quick start: an executed joint development agreement with an
-amendment in draft (so there is a redline to look at) and the model weights it governs, and a
+"""Demo agreements for the quick start: a joint development agreement signed by both parties
+through the ceremony (its sealed PDF included), with an amendment in draft (so there is a redline to look at) and the model weights it governs, and a
 data sharing agreement in review whose usage terms cover a hospital data set. Built through
 the services; running it again changes nothing."""
 
@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 
-from agreements import asset_services, services
+from agreements import asset_services, sealing, services, signing
 from agreements.asset_services import Share
-from agreements.models import Agreement, ClauseKind, ClauseTemplate
+from agreements.models import Agreement, ClauseKind, ClauseTemplate, SignedDocument
+from agreements.pdfsign.keys import create_demo_ca
+from consortia.demo import DEMO_PASSWORD
 from consortia.models import Consortium, Jurisdiction, Organisation, User
 
 JDC_TITLE = "EuroLLM joint development and IP agreement"
@@ -89,7 +92,16 @@ def _joint_development() -> None:
     )
     services.approval_give(actor=mia, version=version)
     services.agreement_send_for_signature(actor=amelie, agreement=agreement)
-    services.agreement_record_execution(actor=amelie, agreement=agreement)
+    for signatory in (amelie, _person("jonas")):
+        signing.signature_sign(
+            actor=signatory, version=version, password=DEMO_PASSWORD, consent=True
+        )
+    # Sealed right here rather than by the task the last signature queued (which then finds
+    # it done), so that the amendment below can open on an executed agreement. Demo data
+    # gets the demo CA unless the deployment has its own signing key.
+    if settings.SIGNING_PKCS12_PATH is None:
+        create_demo_ca(settings.SIGNING_DEMO_DIR)
+    sealing.seal_executed(document_id=SignedDocument.objects.get(version=version).pk)
     lumiere, nordlicht = (
         _organisation("Institut Lumière de Recherche"),
         _organisation("Nordlicht Systems GmbH"),

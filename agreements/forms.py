@@ -171,3 +171,25 @@ class DatasetForm(forms.Form):
         consortium_field = self.fields["consortium"]
         assert isinstance(consortium_field, forms.ModelChoiceField)
         consortium_field.queryset = consortia
+
+
+class SignForm(forms.Form):
+    consent = forms.BooleanField(
+        label="I have read the agreement and I sign it with the consent above."
+    )
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Your Alliance password, again: signing needs you, not just your session.",
+    )
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=1000,
+        help_text="The parties see it; the version goes back to review.",
+    )
+
+
+class VerifyForm(forms.Form):
+    document = forms.FileField(label="Signed PDF", help_text="Checked in memory, never stored.")

@@ -440,3 +440,121 @@ class IPOwnership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation}: {self.share}%"
+
+
+class Signature(models.Model):
+    """One signatory's decision on a version out for signature, with the evidence the
+    certificate of completion shows. Kept even when a later decline restarts the ceremony
+    (``voided``): what happened stays on record."""
+
+    class Decision(models.TextChoices):
+        SIGNED = "signed", "Signed"
+        DECLINED = "declined", "Declined"
+
+    version = models.ForeignKey(
+        AgreementVersion, on_delete=models.PROTECT, related_name="signatures"
+    )
+    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="signatures")
+    signatory = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signatures"
+    )
+    signatory_display = models.CharField(max_length=200)
+    organisation_display = models.CharField(max_length=300)
+    decision = models.CharField(max_length=12, choices=Decision.choices)
+    decided_at = models.DateTimeField()
+    client_address = models.CharField(max_length=64, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    authentication = models.CharField(max_length=200)
+    consent_text = models.TextField(blank=True)
+    reason = models.CharField(max_length=1000, blank=True)
+    voided = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["version", "decided_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "party"],
+                condition=Q(decision="signed", voided=False),
+                name="signature_one_per_party",
+                violation_error_message="This party has already signed this version.",
+            ),
+            models.CheckConstraint(
+                condition=Q(decision__in=["signed", "declined"]), name="signature_decision_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signatory_display} {self.decision} {self.version}"
+
+
+class SignedDocument(models.Model):
+    """The executed PDF of a version: rendered, sealed and validated by a task keyed by the
+    version's content hash. Served only once ``state`` is sealed and the bytes match
+    ``sha256``, so a half-written file is never handed out."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for a worker"
+        RENDERING = "rendering", "Rendering and sealing"
+        FAILED = "failed", "Failed"
+        SEALED = "sealed", "Sealed"
+
+    version = models.OneToOneField(
+        AgreementVersion, on_delete=models.PROTECT, related_name="signed_document"
+    )
+    content_hash = models.CharField(max_length=64, unique=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING)
+    completion = models.JSONField(
+        help_text="Signatures, execution time and audit chain head, frozen when the last "
+        "party signed; the certificate of completion prints exactly this."
+    )
+    file_name = models.CharField(max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    sealed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="sealed") | (~Q(sha256="") & ~Q(file_name="")),
+                name="signed_document_sealed_has_file",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Executed PDF of {self.version}"
+
+
+class AgreementExport(models.Model):
+    """A ZIP of a consortium's executed agreements with a JSON manifest, built by a task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    consortium = models.ForeignKey(
+        Consortium, on_delete=models.PROTECT, related_name="agreement_exports"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="agreement_exports"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    documents_total = models.PositiveIntegerField(default=0)
+    documents_written = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Agreements export {self.pk} of {self.consortium}"

@@ -22,6 +22,7 @@ from agreements.models import (
     IPAsset,
     IPOwnership,
     Party,
+    SignedDocument,
 )
 from agreements.redline import ClauseChange, redline
 from audit.models import Action
@@ -169,3 +170,8 @@ def ip_asset_list(*, actor: Any) -> QuerySet[IPAsset]:
 def ip_asset_detail(*, actor: Any, pk: Any) -> IPAsset:
     asset = policy.get_ip_asset_for(actor, pk)
     return ip_asset_list(actor=actor).get(pk=asset.pk)
+
+
+def signed_document(version: AgreementVersion) -> SignedDocument | None:
+    """The executed PDF's record for a version the caller has already been allowed to read."""
+    return SignedDocument.objects.filter(version=version).first()

@@ -577,6 +577,9 @@ def agreement_send_for_signature(*, actor: User, agreement: Agreement) -> Agreem
         version,
         changes={"status": {"before": "approved", "after": "out_for_signature"}},
     )
+    from agreements import notifications
+
+    notifications.sent_for_signature(version)
     return agreement
 
 

@@ -60,3 +60,26 @@ def agreements_expiry_sweep() -> dict[str, int]:
         )
     logger.info("agreements expiry sweep: %d expired, %d notices", expired, notified)
     return {"expired": expired, "notices": notified}
+
+
+# Late acknowledgement: a worker killed mid-render leaves the message on the queue, and the
+# next worker's run takes over (agreements.sealing is idempotent and claims stale runs).
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def agreements_seal_executed(document_id: int) -> bool:
+    from agreements import sealing
+
+    return sealing.seal_executed(document_id=document_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def agreements_export_run(export_id: int) -> bool:
+    from agreements import exports
+
+    return exports.export_run(export_id=export_id)
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def agreements_notify(subject: str, body: str, recipients: list[str]) -> int:
+    return send_mass_mail(
+        [(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in recipients]
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from agreements import register_views, views
+from agreements import document_views, register_views, views
 
 app_name = "agreements"
 
@@ -14,6 +14,21 @@ urlpatterns = [
     path("agreement-versions/<int:pk>/", views.version_edit, name="version"),
     path("agreement-versions/<int:pk>/clauses/", views.clause_add, name="clause-add"),
     path("agreement-versions/<int:pk>/redline/", views.version_redline, name="redline"),
+    path("agreement-versions/<int:pk>/sign/", document_views.version_sign, name="sign"),
+    path("agreement-versions/<int:pk>/decline/", document_views.version_decline, name="decline"),
+    path("agreement-versions/<int:pk>/pdf/", document_views.version_pdf, name="pdf"),
+    path("agreements/verify/", document_views.verify_page, name="verify"),
+    path(
+        "consortia/<int:consortium_pk>/agreements/export/",
+        document_views.export_create,
+        name="export-create",
+    ),
+    path("agreement-exports/<int:pk>/", document_views.export_detail, name="export"),
+    path(
+        "agreement-exports/<int:pk>/download/",
+        document_views.export_download,
+        name="export-download",
+    ),
     path("agreement-versions/<int:pk>/<slug:step>/", views.version_step, name="version-step"),
     path("clauses/<int:pk>/<slug:step>/", views.clause_change, name="clause"),
     path("odrl/profile.ttl", views.odrl_profile, name="odrl-profile"),

@@ -19,7 +19,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from agreements import asset_services, content, selectors, services, terms
+from agreements import (
+    asset_services,
+    content,
+    exports,
+    sealing,
+    selectors,
+    services,
+    signing,
+    terms,
+)
 from agreements import permissions as policy
 from agreements.filters import AgreementFilter
 from agreements.forms import (
@@ -155,8 +164,23 @@ def agreement_detail(request: HttpRequest, pk: int) -> HttpResponse:
             object_id=agreement.pk,
         ),
         "previous": versions[1] if len(versions) > 1 else None,
+        "signing": _signing_panel(request, current),
     }
     return render(request, "agreements/detail.html", context)
+
+
+def _signing_panel(request: HttpRequest, version: AgreementVersion) -> dict[str, Any]:
+    """Where the ceremony stands for this version: who signed, who is due, whether the person
+    looking may sign now, and the sealing state of the executed PDF."""
+    document = selectors.signed_document(version)
+    panel: dict[str, Any] = {"document": document}
+    if version.status != AgreementVersion.Status.OUT_FOR_SIGNATURE:
+        return panel
+    due = signing.parties_due(version)
+    panel["signatures"] = list(version.signatures.filter(voided=False).order_by("decided_at"))
+    panel["waiting"] = signing.parties_waiting(version)
+    panel["my_turn"] = any(party.signatory_id == request.user.pk for party in due)
+    return panel
 
 
 @login_required
@@ -209,13 +233,6 @@ AGREEMENT_STEPS: dict[str, Step] = {
         {},
         "Sent for signature.",
     ),
-    "record-execution": (
-        AgreementAction.MANAGE,
-        services.agreement_record_execution,
-        (),
-        {},
-        "Execution recorded.",
-    ),
     "terminate": (
         AgreementAction.MANAGE,
         services.agreement_terminate,
@@ -253,6 +270,13 @@ VERSION_STEPS: dict[str, Step] = {
         ("comment",),
         {"steering": True},
         "Approval recorded.",
+    ),
+    "retry-seal": (
+        AgreementAction.MANAGE,
+        sealing.retry,
+        (),
+        {},
+        "Sealing queued again; this page shows when it is done.",
     ),
 }
 
@@ -476,6 +500,7 @@ def consortium_panel(request: HttpRequest, consortium: Any) -> dict[str, Any]:
         ),
         "warning_days": settings.AGREEMENT_EXPIRY_WARNING_DAYS,
         "can_draft": policy.can_draft_in(request.user, consortium.pk),
+        "can_export": exports.may_export(request.user, consortium.pk),
     }
 
 

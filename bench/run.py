@@ -24,6 +24,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -299,7 +300,9 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--only", choices=["api", "audit", "agreements"], help="Run one part only.")
+    parser.add_argument(
+        "--only", choices=["api", "audit", "agreements", "documents"], help="Run one part only."
+    )
     parser.add_argument("--verify-events", type=int, default=1_000_000)
     parser.add_argument(
         "--skip-python-verify", action="store_true", help="Time only the SQL verifier."
@@ -309,10 +312,12 @@ def main() -> None:
     binary = ensure_wrk()
     if arguments.only in (None, "api"):
         api_bench(binary, arguments)
-    if arguments.only in (None, "agreements"):
-        if arguments.only == "agreements":
+    if arguments.only in (None, "agreements", "documents"):
+        if arguments.only in ("agreements", "documents"):
             prepare(arguments.server, "alliance_bench", 1)
-        agreements_bench(arguments.server)
+        if arguments.only != "documents":
+            agreements_bench(arguments.server)
+        documents_bench(arguments.server)
     if arguments.only in (None, "audit"):
         from bench import audit_bench
 
@@ -358,6 +363,24 @@ def agreements_bench(server: str) -> None:
         f"  redline of two 200-clause versions ({results['changes']} clauses compared): median {results['redline_ms']:.1f} ms;"
         f" reading the two versions' clauses (floor): {results['read_ms']:.1f} ms ({results['redline_ms'] / results['read_ms']:.1f}x)"
     )
+
+
+def documents_bench(server: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="alliance-bench-") as scratch:
+        env = {
+            **environment(f"{server}/alliance_bench"),
+            "SIGNING_DEMO_DIR": f"{scratch}/signing",
+            "MEDIA_ROOT": f"{scratch}/media",
+        }
+        manage(env, "signing_init", "--directory", f"{scratch}/signing")
+        results = run_module("documents_measure", env)
+    log("\nExecuted PDFs: render, seal (PAdES B-B) and validate, against WeasyPrint alone")
+    for label, figures in results.items():
+        log(
+            f"  {label:<9} ({figures['pages']} pages): pipeline median {figures['pipeline_s']:.2f} s;"
+            f" WeasyPrint alone (floor) {figures['weasyprint_s']:.2f} s;"
+            f" {figures['ratio']:.2f}x [target: at most 1.5x]"
+        )
 
 
 def api_bench(binary: str, arguments: argparse.Namespace) -> None:

@@ -57,6 +57,14 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
         ensure_reference_data()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def demo_signing_keys() -> None:
+    """The demo CA that seals executed PDFs, in this session's scratch folder."""
+    from agreements.pdfsign.keys import create_demo_ca
+
+    create_demo_ca(settings.SIGNING_DEMO_DIR)
+
+
 @pytest.fixture
 def committed_db(transactional_db: Any) -> Iterator[None]:
     """Transactional database access (real workers, a live server, concurrency), with the
@@ -165,7 +173,7 @@ def celery_config() -> Mapping[str, Any]:
 
 @pytest.fixture(scope="session")
 def celery_includes() -> list[str]:
-    return ["celery.contrib.testing.tasks", "consortia.tasks"]
+    return ["celery.contrib.testing.tasks", "consortia.tasks", "agreements.tasks"]
 
 
 @pytest.fixture
@@ -195,7 +203,16 @@ def browser_as() -> Callable[[User | None], Client]:
 def domain_state() -> tuple[Any, ...]:
     """Every row of the domain and every successful audit event but sign-ins: a denial must
     leave all of it as it was (it adds only its own ``denied`` event)."""
-    from agreements.models import Agreement, AgreementVersion, Approval, Clause, Party
+    from agreements.models import (
+        Agreement,
+        AgreementExport,
+        AgreementVersion,
+        Approval,
+        Clause,
+        Party,
+        Signature,
+        SignedDocument,
+    )
 
     models = (
         Organisation,
@@ -207,6 +224,9 @@ def domain_state() -> tuple[Any, ...]:
         AgreementVersion,
         Clause,
         Approval,
+        Signature,
+        SignedDocument,
+        AgreementExport,
     )
     return (
         *(list(model.objects.order_by("pk").values()) for model in models),

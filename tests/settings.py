@@ -44,3 +44,6 @@ WHITENOISE_AUTOREFRESH = True
 _SCRATCH = Path(tempfile.mkdtemp(prefix="alliance-tests-"))
 AUDIT_SIGNING_KEY_PATH = _SCRATCH / "audit-signing-key.pem"
 AUDIT_EXPORT_ROOT = _SCRATCH / "audit-exports"
+MEDIA_ROOT = _SCRATCH / "media"
+# The demo CA that seals executed PDFs in tests (created once per session, tests/conftest.py).
+SIGNING_DEMO_DIR = _SCRATCH / "signing-demo"

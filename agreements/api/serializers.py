@@ -266,3 +266,81 @@ class IPAssetOut(serializers.Serializer[Any]):
 
 class IPAssetDetail(IPAssetOut):
     inherited_restrictions = RestrictionOut(many=True, read_only=True)
+
+
+class SignatureOut(serializers.Serializer[Any]):
+    party = serializers.IntegerField(read_only=True, source="party_id")
+    signatory = serializers.CharField(read_only=True, source="signatory_display")
+    organisation = serializers.CharField(read_only=True, source="organisation_display")
+    decision = serializers.CharField(read_only=True)
+    decided_at = serializers.DateTimeField(read_only=True)
+    reason = serializers.CharField(read_only=True)
+
+
+class SignedDocumentOut(serializers.Serializer[Any]):
+    state = serializers.CharField(read_only=True)
+    sha256 = serializers.CharField(read_only=True)
+    size = serializers.IntegerField(read_only=True)
+    sealed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    error = serializers.CharField(read_only=True)
+
+
+class SigningOut(serializers.Serializer[Any]):
+    signatures = SignatureOut(many=True, read_only=True)
+    waiting_for = serializers.ListField(child=serializers.IntegerField(), read_only=True)
+    document = SignedDocumentOut(read_only=True, allow_null=True)
+
+
+class VersionWithSigning(VersionDetail):
+    signing = SigningOut(read_only=True)
+
+
+class VerifyInput(serializers.Serializer[Any]):
+    document = serializers.FileField()
+
+
+class VerifySignatureOut(serializers.Serializer[Any]):
+    field = serializers.CharField(source="field_name")
+    kind = serializers.CharField()
+    signer = serializers.CharField(source="signer_common_name")
+    organisation = serializers.CharField(source="signer_organisation")
+    signing_time = serializers.DateTimeField(allow_null=True)
+    signing_time_attested = serializers.BooleanField()
+    intact = serializers.BooleanField()
+    trusted = serializers.BooleanField()
+    modified_after_signing = serializers.BooleanField()
+    bottom_line = serializers.BooleanField()
+    problem = serializers.CharField()
+
+
+class IdentifiedOut(serializers.Serializer[Any]):
+    agreement_id = serializers.IntegerField()
+    agreement_title = serializers.CharField()
+    version_id = serializers.IntegerField()
+    version_number = serializers.IntegerField()
+    content_hash = serializers.CharField()
+    matches_sealed_file = serializers.BooleanField()
+
+
+class VerifyOut(serializers.Serializer[Any]):
+    valid = serializers.BooleanField()
+    summary = serializers.CharField()
+    sha256 = serializers.CharField()
+    signatures = VerifySignatureOut(many=True)
+    document = IdentifiedOut(allow_null=True)
+
+
+class ExportInput(serializers.Serializer[Any]):
+    consortium = serializers.IntegerField(min_value=1)
+
+
+class ExportOut(serializers.Serializer[Any]):
+    id = serializers.IntegerField(read_only=True)
+    consortium = serializers.IntegerField(read_only=True, source="consortium_id")
+    status = serializers.CharField(read_only=True)
+    documents_total = serializers.IntegerField(read_only=True)
+    documents_written = serializers.IntegerField(read_only=True)
+    sha256 = serializers.CharField(read_only=True)
+    error = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)

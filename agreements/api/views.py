@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agreements import asset_services, content, selectors, services
+from agreements import asset_services, content, documents, sealing, selectors, services, signing
 from agreements import permissions as policy
 from agreements.api import serializers as api
 from agreements.filters import AgreementFilter
@@ -43,7 +43,28 @@ def version_payload(version: AgreementVersion) -> dict[str, Any]:
         for item in content.numbered(selectors.version_clauses(version))
     ]
     payload = api.VersionDetail(version).data
-    return {**payload, "clauses": clauses, "approvals_missing": services.approvals_missing(version)}
+    return {
+        **payload,
+        "clauses": clauses,
+        "approvals_missing": services.approvals_missing(version),
+        "signing": signing_payload(version),
+    }
+
+
+def signing_payload(version: AgreementVersion) -> dict[str, Any]:
+    document = selectors.signed_document(version)
+    waiting = (
+        [party.pk for party in signing.parties_waiting(version)]
+        if version.status == AgreementVersion.Status.OUT_FOR_SIGNATURE
+        else []
+    )
+    return api.SigningOut(
+        {
+            "signatures": version.signatures.filter(voided=False).order_by("decided_at"),
+            "waiting_for": waiting,
+            "document": document,
+        }
+    ).data
 
 
 @extend_schema_view(
@@ -181,7 +202,7 @@ class VersionViewSet(InputViewSet):
     serializer_class = api.VersionDetail
     http_method_names = ["get", "post", "head", "options"]
 
-    @extend_schema(responses=api.VersionDetail)
+    @extend_schema(responses=api.VersionWithSigning)
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(version_payload(selectors.version_detail(actor=request.user, pk=pk)))
 
@@ -189,14 +210,14 @@ class VersionViewSet(InputViewSet):
         version.refresh_from_db()
         return Response(version_payload(version))
 
-    @extend_schema(request=None, responses=api.VersionDetail)
+    @extend_schema(request=None, responses=api.VersionWithSigning)
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
         """Freeze the draft for review; its content hash is fixed."""
         version = policy.get_version_for(request.user, pk, AgreementAction.DRAFT)
         return self._then(services.version_submit(actor=acting_user(request), version=version))
 
-    @extend_schema(request=api.ChangeReasonInput, responses=api.VersionDetail)
+    @extend_schema(request=api.ChangeReasonInput, responses=api.VersionWithSigning)
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str) -> Response:
         """Back to draft for edits; every approval of this version is cleared."""
@@ -206,7 +227,7 @@ class VersionViewSet(InputViewSet):
             services.version_reopen(actor=acting_user(request), version=version, reason=reason)
         )
 
-    @extend_schema(request=api.ApprovalInput, responses=api.VersionDetail)
+    @extend_schema(request=api.ApprovalInput, responses=api.VersionWithSigning)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         """Approve for your own party organisation, or (``steering``) for the steering committee."""
@@ -219,6 +240,24 @@ class VersionViewSet(InputViewSet):
             comment=fields["comment"],
         )
         return self._then(version)
+
+    @extend_schema(request=None, responses=api.VersionWithSigning)
+    @action(detail=True, methods=["post"], url_path="retry-seal")
+    def retry_seal(self, request: Request, pk: str) -> Response:
+        """Queue the rendering and sealing of the executed PDF again after it failed."""
+        version = policy.get_version_for(request.user, pk, AgreementAction.MANAGE)
+        sealing.retry(actor=acting_user(request), version=version)
+        return self._then(version)
+
+    @extend_schema(responses={(200, "application/pdf"): bytes})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request: Request, pk: str) -> HttpResponse:
+        """The version as PDF: the sealed executed file, or a DRAFT-watermarked rendering."""
+        version = selectors.version_detail(actor=request.user, pk=pk)
+        name, data = documents.version_pdf(actor=request.user, version=version)
+        response = HttpResponse(data, content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
 
     @extend_schema(responses={(200, "application/ld+json"): dict})
     @action(detail=True, methods=["get"])
@@ -255,7 +294,7 @@ class VersionViewSet(InputViewSet):
 
 @extend_schema_view(
     create=extend_schema(request=api.ClauseInput, responses={201: api.VersionDetail}),
-    partial_update=extend_schema(request=api.ClauseUpdateInput, responses=api.VersionDetail),
+    partial_update=extend_schema(request=api.ClauseUpdateInput, responses=api.VersionWithSigning),
 )
 class ClauseViewSet(InputViewSet):
     """Edit the clauses of a draft version: add (blank or from the library), change, move, delete."""
@@ -294,7 +333,7 @@ class ClauseViewSet(InputViewSet):
         services.clause_delete(actor=acting_user(request), clause=clause)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=api.TermsInput, responses=api.VersionDetail)
+    @extend_schema(request=api.TermsInput, responses=api.VersionWithSigning)
     @action(detail=True, methods=["put"])
     def terms(self, request: Request, pk: str) -> Response:
         """Set (or, with null, remove) the structured usage terms of a data usage clause."""
@@ -304,7 +343,7 @@ class ClauseViewSet(InputViewSet):
         )
         return Response(version_payload(clause.version))
 
-    @extend_schema(request=api.MoveInput, responses=api.VersionDetail)
+    @extend_schema(request=api.MoveInput, responses=api.VersionWithSigning)
     @action(detail=True, methods=["post"])
     def move(self, request: Request, pk: str) -> Response:
         clause = policy.get_clause_for(request.user, pk, AgreementAction.DRAFT)

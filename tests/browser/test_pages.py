@@ -4,6 +4,7 @@ without JavaScript errors, with every asset served by the app itself."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
@@ -113,4 +114,37 @@ def test_data_steward_registers_a_dataset_and_sets_usage_terms(
     assert "academic research" in terms
     page.goto("/ip-assets/")
     page.wait_for_selector("h1")
+    assert watched.failed == []
+
+
+def test_signatories_sign_in_the_browser_and_the_pdf_verifies(
+    watched: Watched, world: World, tmp_path: Any
+) -> None:
+    from tests.agreements.conftest import make_deal
+    from tests.agreements.signing_helpers import send_for_signature
+
+    deal = make_deal(world)
+    version = send_for_signature(deal)
+    page = watched.page
+    for username in ("chair", "member"):
+        watched.sign_in(username)
+        page.goto(f"/agreements/{deal.agreement.pk}/")
+        page.click("text=Sign or decline")
+        page.check("#id_consent")
+        page.fill("#id_password", "password")
+        page.click("main button:has-text('Sign')")
+        page.wait_for_selector("text=Your signature is recorded.")
+        page.context.clear_cookies()
+    watched.sign_in("chair")
+    page.goto(f"/agreements/{deal.agreement.pk}/")
+    page.wait_for_selector("text=Executed PDF sealed")
+    with page.expect_download() as download:
+        page.click("text=PDF")
+    pdf = tmp_path / "executed.pdf"
+    download.value.save_as(pdf)
+    page.goto("/agreements/verify/")
+    page.set_input_files("#id_document", str(pdf))
+    page.click("main button:has-text('Verify')")
+    page.wait_for_selector("h2:has-text('Valid')")
+    assert f"version {version.number}" in page.locator(".verdict").inner_text()
     assert watched.failed == []

@@ -44,10 +44,13 @@ def test_demo_world(db: Any) -> None:
 
 def test_demo_agreements_show_every_register(db: Any) -> None:
     from agreements.asset_services import inherited_restrictions
-    from agreements.models import Agreement, Clause, Dataset, IPAsset
+    from agreements.models import Agreement, Clause, Dataset, IPAsset, SignedDocument
 
     seed()
     assert set(Agreement.objects.values_list("status", flat=True)) == {"executed", "in_review"}
+    sealed = SignedDocument.objects.get()
+    assert sealed.state == "sealed"
+    assert len(sealed.completion["signatures"]) == 2
     dataset = Dataset.objects.get()
     (clause,) = Clause.objects.filter(terms__isnull=False)
     assert clause.terms is not None
