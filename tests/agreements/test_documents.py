@@ -208,6 +208,10 @@ def test_downloads_are_watermarked_until_executed_and_audited(
     executed = api_as(deal.world.observer).get(f"/api/v1/agreement-versions/{deal.version.pk}/pdf/")
     assert executed.status_code == 200
     assert executed.content == executed_pdf(document)
+    page = browser_as(deal.world.observer).get(
+        reverse("agreements:detail", args=[deal.agreement.pk])
+    )
+    assert f'href="{url}">signed PDF' in page.content.decode()
     downloads = AuditEvent.objects.filter(action="download", object_id=str(deal.version.pk))
     assert downloads.count() == 2
     assert document.sha256 in downloads.latest("sequence").changes
