@@ -1,0 +1,1 @@
+"""Steering-committee governance: motions, votes, proxies, recusal, tallies and their effects."""
