@@ -12,3 +12,8 @@ class AgreementsConfig(AppConfig):
         from consortia import panels
 
         panels.register("agreements", "agreements/panel.html", consortium_panel)
+
+        from agreements.services import steering_approval_by_motion
+        from consortia.governance import effects
+
+        effects.register("approve_agreement", steering_approval_by_motion)

@@ -542,6 +542,13 @@ def approval_give(
         changes={"version": {"before": None, "after": version.number}},
         reason=comment,
     )
+    _approve_when_complete(actor, agreement, version)
+    return approval
+
+
+def _approve_when_complete(
+    actor: User | None, agreement: Agreement, version: AgreementVersion
+) -> None:
     if not approvals_missing(version):
         _set_status(agreement, version, AgreementVersion.Status.APPROVED)
         _audit(
@@ -552,6 +559,29 @@ def approval_give(
             changes={"status": {"before": "in_review", "after": "approved"}},
             reason="Every approval given",
         )
+
+
+def steering_approval_by_motion(motion: Any) -> Approval:
+    """A passed motion approves the version for the steering committee (called by
+    consortia.governance inside the closing transaction)."""
+    version = _locked_version(AgreementVersion.objects.get(pk=motion.subject_id))
+    agreement = _locked_agreement(version.agreement)
+    if agreement.consortium_id != motion.consortium_id:
+        raise ValidationError("The motion's version belongs to another consortium.")
+    if version.status != AgreementVersion.Status.IN_REVIEW:
+        raise ValidationError(
+            f"Version {version.number} is {version.get_status_display().lower()}, no longer in review."
+        )
+    if version.approvals.filter(is_steering=True).exists():
+        raise ValidationError("The steering committee has already approved this version.")
+    approval = Approval.objects.create(
+        version=version,
+        is_steering=True,
+        approved_by=motion.proposed_by,
+        comment=f"Motion {motion.number} passed",
+    )
+    _audit(None, Action.APPROVE, agreement, approval, reason=f"Motion {motion.number} passed")
+    _approve_when_complete(None, agreement, version)
     return approval
 
 

@@ -14,3 +14,9 @@ class ConsortiaConfig(AppConfig):
         from consortia.audit_access import ConsortiumChainAccess
 
         policy.register(ConsortiumChainAccess())
+
+        from consortia import panels
+        from consortia.governance import effects  # noqa: F401 - registers the membership effects
+        from consortia.governance.views import consortium_panel
+
+        panels.register("motions", "consortia/motions_panel.html", consortium_panel)

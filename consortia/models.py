@@ -399,3 +399,184 @@ class ConsortiumGroupObjectPermission(GroupObjectPermissionBase):
     """Explicit per-group grant on one consortium (guardian, direct foreign key)."""
 
     content_object = models.ForeignKey(Consortium, on_delete=models.CASCADE)
+
+
+class MotionKind(models.TextChoices):
+    ADMIT_MEMBER = "admit_member", "Admit a member"
+    SUSPEND_MEMBER = "suspend_member", "Suspend a member"
+    REMOVE_MEMBER = "remove_member", "Remove a member"
+    APPROVE_AGREEMENT = "approve_agreement", "Approve an agreement version"
+    APPROVE_ALLOCATION = "approve_allocation", "Approve an allocation request"
+    APPROVE_PROVIDER = "approve_provider", "Approve a provider or site"
+    AMEND_CHARTER = "amend_charter", "Amend the charter"
+    GENERAL = "general", "General resolution"
+
+
+class Motion(models.Model):
+    """A decision the steering committee takes by vote. Voters are member organisations,
+    snapshotted with their weights when the motion opens (``MotionVoter``); a passed motion
+    carries out its effect through the owning app's handler in the closing transaction."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Failed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="motions")
+    number = models.PositiveIntegerField()
+    kind = models.CharField(max_length=24, choices=MotionKind.choices)
+    title = models.CharField(max_length=300)
+    text = models.TextField(blank=True)
+    subject_type = models.CharField(max_length=80, blank=True)
+    subject_id = models.CharField(max_length=64, blank=True)
+    subject_display = models.CharField(max_length=300, blank=True)
+    subject_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    proposed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="motions")
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    # The voting rule; see consortia.governance.tally.RuleSpec.
+    rule = models.CharField(max_length=24)
+    quorum_basis = models.CharField(max_length=12, default="members")
+    quorum = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.5"))
+    abstentions = models.CharField(max_length=12, default="excluded")
+    weighted_threshold = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.5"))
+    member_threshold = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.55"))
+    weight_threshold = models.DecimalField(max_digits=5, decimal_places=4, default=Decimal("0.65"))
+    blocking_minority = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    results_hidden = models.BooleanField(
+        default=False, help_text="Tallies stay hidden until the close."
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    outcome_reason = models.CharField(max_length=24, blank=True)
+    tally_steps = models.JSONField(default=list, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    effect_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["consortium", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["consortium", "number"], name="motion_number_unique"),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")),
+                name="motion_closes_after_opening",
+                violation_error_message="A motion must close after it opens.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=[choice.value for choice in MotionKind]),
+                name="motion_kind_valid",
+            ),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{share}__gte": 0, f"{share}__lte": 1})
+                    | Q(**{f"{share}__isnull": True}),
+                    name=f"motion_{share}_is_a_share",
+                )
+                for share in (
+                    "quorum",
+                    "weighted_threshold",
+                    "member_threshold",
+                    "weight_threshold",
+                    "blocking_minority",
+                )
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Motion {self.number}: {self.title}"
+
+
+class MotionVoter(models.Model):
+    """An organisation entitled to vote on a motion, with its weight as of the opening."""
+
+    motion = models.ForeignKey(Motion, on_delete=models.PROTECT, related_name="voters")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    weight = models.DecimalField(max_digits=9, decimal_places=4)
+    veto_right = models.BooleanField(default=False)
+    recused = models.BooleanField(default=False)
+    recusal_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["motion", "organisation__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["motion", "organisation"], name="motion_voter_once_per_organisation"
+            ),
+            models.CheckConstraint(
+                condition=Q(recused=False) | ~Q(recusal_reason=""),
+                name="motion_voter_recusal_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} on {self.motion}"
+
+
+class Vote(models.Model):
+    """A ballot for one organisation, cast by a person of that organisation or of its proxy
+    holder. Changing a vote adds a row and marks the previous one superseded: history stays."""
+
+    class Choice(models.TextChoices):
+        FOR = "for", "For"
+        AGAINST = "against", "Against"
+        ABSTAIN = "abstain", "Abstain"
+
+    motion = models.ForeignKey(Motion, on_delete=models.PROTECT, related_name="votes")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    cast_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="votes_cast")
+    cast_by_organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+"
+    )
+    choice = models.CharField(max_length=8, choices=Choice.choices)
+    veto = models.BooleanField(default=False)
+    reason = models.CharField(max_length=1000, blank=True)
+    cast_at = models.DateTimeField(auto_now_add=True)
+    superseded = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["motion", "cast_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["motion", "organisation"],
+                condition=Q(superseded=False),
+                name="vote_one_standing_per_organisation",
+            ),
+            models.CheckConstraint(
+                condition=Q(veto=False) | (Q(choice="against") & ~Q(reason="")),
+                name="vote_veto_is_against_with_reason",
+                violation_error_message="A veto is a vote against, with a reason.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} votes {self.choice} on {self.motion}"
+
+
+class Proxy(models.Model):
+    """An organisation lends its vote to another, for one motion or for a period."""
+
+    consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="proxies")
+    grantor = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    grantee = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    motion = models.ForeignKey(
+        Motion, on_delete=models.PROTECT, null=True, blank=True, related_name="proxies"
+    )
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField(null=True, blank=True)
+    granted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["consortium", "-valid_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(grantor=models.F("grantee")),
+                name="proxy_not_to_oneself",
+                violation_error_message="An organisation cannot hold its own proxy.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grantor} lends its vote to {self.grantee}"

@@ -231,7 +231,11 @@ def consortium_delete(*, actor: User, consortium: Consortium) -> None:
 
 
 def _audit_membership(
-    actor: User, action: str, membership: Membership, before: dict[str, Any], reason: str = ""
+    actor: User | None,
+    action: str,
+    membership: Membership,
+    before: dict[str, Any],
+    reason: str = "",
 ) -> None:
     audit_record(
         action=action,
@@ -295,7 +299,7 @@ def membership_invite(
 
 def _membership_transition(
     *,
-    actor: User,
+    actor: User | None,
     membership: Membership,
     allowed_from: tuple[str, ...],
     to: str,
@@ -303,7 +307,9 @@ def _membership_transition(
     reason: str = "",
     **dates: datetime.date | None,
 ) -> Membership:
-    permissions.require(actor, ConsortiumAction.MANAGE_MEMBERSHIP, membership)
+    """``actor`` None: a passed motion decided it (consortia.governance), not a person."""
+    if actor is not None:
+        permissions.require(actor, ConsortiumAction.MANAGE_MEMBERSHIP, membership)
     membership = _locked(Membership, membership.pk)
     _require_open(membership.consortium)
     if membership.status not in allowed_from:
@@ -317,15 +323,16 @@ def _membership_transition(
     membership.full_clean(validate_unique=False)
     membership.save()
     _audit_membership(actor, action, membership, before, reason)
-    permissions.forget_rights(actor)
+    if actor is not None:
+        permissions.forget_rights(actor)
     return membership
 
 
 @transaction.atomic
 def membership_admit(
-    *, actor: User, membership: Membership, joined_on: datetime.date | None = None
+    *, actor: User | None, membership: Membership, joined_on: datetime.date | None = None
 ) -> Membership:
-    """Admit an invited organisation as an active member."""
+    """Admit an invited organisation as an active member (``actor`` None: by motion)."""
     return _membership_transition(
         actor=actor,
         membership=membership,
@@ -337,8 +344,9 @@ def membership_admit(
 
 
 @transaction.atomic
-def membership_suspend(*, actor: User, membership: Membership, reason: str) -> Membership:
-    """Suspend an active member: its people keep read access, its roles stop counting."""
+def membership_suspend(*, actor: User | None, membership: Membership, reason: str) -> Membership:
+    """Suspend an active member: its people keep read access, its roles stop counting
+    (``actor`` None: by motion)."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the membership is suspended."})
     _require_not_last_active(membership)

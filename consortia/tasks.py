@@ -64,3 +64,12 @@ def membership_invitation_sweep() -> int:
     for membership_id in pending:
         membership_invitation_notify.delay(membership_id)
     return len(pending)
+
+
+@shared_task(ignore_result=True)
+def motions_close_due() -> int:
+    """Every minute: finalise motions whose closing time has passed (each close is claimed
+    under a row lock, so overlapping runs close each motion once)."""
+    from consortia.governance import services
+
+    return services.motions_close_due()

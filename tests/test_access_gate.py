@@ -17,8 +17,7 @@ DIRECT_QUERY = re.compile(r"\b[A-Z][A-Za-z]+\.objects\b")
 def view_modules() -> list[Path]:
     modules: list[Path] = []
     for app in APPS:
-        modules += list((ROOT / app).glob("*views*.py"))
-        modules += list((ROOT / app / "api").glob("*views*.py"))
+        modules += list((ROOT / app).rglob("*views*.py"))
     return modules
 
 

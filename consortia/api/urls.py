@@ -1,6 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
 from consortia.api import views
+from consortia.governance.api import views as governance_views
 
 router = SimpleRouter()
 router.register("jurisdictions", views.JurisdictionViewSet, basename="jurisdiction")
@@ -8,5 +9,7 @@ router.register("organisations", views.OrganisationViewSet, basename="organisati
 router.register("consortia", views.ConsortiumViewSet, basename="consortium")
 router.register("memberships", views.MembershipViewSet, basename="membership")
 router.register("role-assignments", views.RoleAssignmentViewSet, basename="role-assignment")
+router.register("motions", governance_views.MotionViewSet, basename="motion")
+router.register("proxies", governance_views.ProxyViewSet, basename="proxy")
 
 urlpatterns = router.urls

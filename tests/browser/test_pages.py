@@ -148,3 +148,29 @@ def test_signatories_sign_in_the_browser_and_the_pdf_verifies(
     page.wait_for_selector("h2:has-text('Valid')")
     assert f"version {version.number}" in page.locator(".verdict").inner_text()
     assert watched.failed == []
+
+
+def test_a_committee_member_votes_in_a_minute(watched: Watched, world: World) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    from consortia.governance import services
+
+    motion = services.motion_propose(
+        actor=world.chair,
+        consortium=world.consortium_a,
+        kind="general",
+        title="Adopt the security baseline",
+        closes_at=timezone.now() + datetime.timedelta(days=3),
+        rule="unanimity",
+    )
+    page = watched.page
+    watched.sign_in("member")
+    page.goto(f"/consortia/{world.consortium_a.pk}/")
+    page.click(f"text=Motion {motion.number}: {motion.title}")
+    page.check("input[name=choice][value=for]")
+    page.click("main button:has-text('Vote')")
+    page.wait_for_selector("text=Your vote is recorded")
+    assert "For 1" in page.locator("ol.steps").inner_text()
+    assert watched.failed == []

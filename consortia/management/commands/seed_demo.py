@@ -51,6 +51,9 @@ class Command(BaseCommand):
         for spec in demo.CONSORTIA:
             self._consortium(spec, organisations, people)
         self._operator()
+        from consortia.governance.demo import seed_governance
+
+        seed_governance()
         # The apps built on this one add their demo data (see each app's demo module).
         for module in ("agreements.demo",):
             importlib.import_module(module).seed_agreements()

@@ -1,0 +1,138 @@
+"""REST endpoints for motions, votes and proxies: the same services and policy as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from alliance.api.views import InputViewSet
+from alliance.auth import acting_user
+from consortia import permissions
+from consortia.governance import selectors, services
+from consortia.governance.api import serializers as api
+
+
+def _detail(request: Request, motion: Any) -> Response:
+    view = selectors.motion_view(request.user, motion)
+    data = {
+        **api.MotionOut(motion).data,
+        "voters": api.VoterOut(view.voters, many=True).data,
+        "tally": api.TallyOut(view.tally).data if view.tally else None,
+        "votes": api.VoteOut(view.history, many=True).data,
+    }
+    return Response(data)
+
+
+class MotionViewSet(InputViewSet):
+    """Motions of the consortia the caller sees; steering-committee members propose and vote."""
+
+    lookup_value_converter = "int"
+    serializer_class = api.MotionDetailOut
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        return selectors.visible_motions(self.request.user)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("consortium", int), OpenApiParameter("status", str)],
+        responses=api.MotionOut(many=True),
+    )
+    def list(self, request: Request) -> Response:
+        motions = selectors.visible_motions(request.user).order_by("-opens_at")
+        if request.query_params.get("consortium", "").isdigit():
+            motions = motions.filter(consortium_id=request.query_params["consortium"])
+        if request.query_params.get("status"):
+            motions = motions.filter(status=request.query_params["status"])
+        return Response(api.MotionOut(motions[:200], many=True).data)
+
+    @extend_schema(responses=api.MotionDetailOut)
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return _detail(request, selectors.get_motion_for(request.user, pk))
+
+    @extend_schema(request=api.MotionInput, responses={201: api.MotionDetailOut})
+    def create(self, request: Request) -> Response:
+        fields = self.validated(api.MotionInput)
+        consortium = permissions.get_consortium_for(request.user, fields.pop("consortium"))
+        subject = fields.pop("subject")
+        motion = services.motion_propose(
+            actor=acting_user(request), consortium=consortium, subject_id=subject, **fields
+        )
+        response = _detail(request, motion)
+        response.status_code = status.HTTP_201_CREATED
+        return response
+
+    @extend_schema(request=api.VoteInput, responses=api.MotionDetailOut)
+    @action(detail=True, methods=["post"])
+    def vote(self, request: Request, pk: str) -> Response:
+        motion = selectors.get_motion_for(request.user, pk)
+        fields = self.validated(api.VoteInput)
+        organisation_id = fields.pop("for_organisation")
+        organisation = (
+            selectors.organisation_named(organisation_id) if organisation_id is not None else None
+        )
+        services.vote_cast(
+            actor=acting_user(request), motion=motion, for_organisation=organisation, **fields
+        )
+        motion.refresh_from_db()
+        return _detail(request, motion)
+
+    @extend_schema(request=api.RecusalInput, responses=api.MotionDetailOut)
+    @action(detail=True, methods=["post"])
+    def recuse(self, request: Request, pk: str) -> Response:
+        motion = selectors.get_motion_for(request.user, pk)
+        services.recuse(
+            actor=acting_user(request),
+            motion=motion,
+            reason=self.validated(api.RecusalInput)["reason"],
+        )
+        return _detail(request, motion)
+
+
+class ProxyViewSet(InputViewSet):
+    """Votes lent between member organisations, for one motion or a period."""
+
+    lookup_value_converter = "int"
+    serializer_class = api.ProxyOut
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        return selectors.visible_proxies(self.request.user)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("consortium", int)], responses=api.ProxyOut(many=True)
+    )
+    def list(self, request: Request) -> Response:
+        proxies = selectors.visible_proxies(request.user).order_by("-valid_from")
+        if request.query_params.get("consortium", "").isdigit():
+            proxies = proxies.filter(consortium_id=request.query_params["consortium"])
+        return Response(api.ProxyOut(proxies[:200], many=True).data)
+
+    @extend_schema(request=api.ProxyInput, responses={201: api.ProxyOut})
+    def create(self, request: Request) -> Response:
+        fields = self.validated(api.ProxyInput)
+        consortium = permissions.get_consortium_for(request.user, fields["consortium"])
+        grantee = selectors.organisation_named(fields["grantee"])
+        motion = (
+            selectors.get_motion_for(request.user, fields["motion"]) if fields["motion"] else None
+        )
+        proxy = services.proxy_give(
+            actor=acting_user(request),
+            consortium=consortium,
+            grantee=grantee,
+            motion=motion,
+            valid_until=fields["valid_until"],
+        )
+        return Response(api.ProxyOut(proxy).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=api.ProxyOut)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str) -> Response:
+        proxy = selectors.get_proxy_for(request.user, pk)
+        return Response(
+            api.ProxyOut(services.proxy_revoke(actor=acting_user(request), proxy=proxy)).data
+        )

@@ -1,0 +1,71 @@
+"""Forms of the motion pages; the services validate what depends on the consortium."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from consortia.governance.services import AVAILABLE_KINDS
+from consortia.governance.tally import Abstentions, QuorumBasis, Rule
+from consortia.models import MotionKind, Vote
+
+RULE_LABELS = {
+    Rule.SIMPLE_MAJORITY: "Simple majority of organisations",
+    Rule.TWO_THIRDS: "Two-thirds of organisations",
+    Rule.UNANIMITY: "Unanimity",
+    Rule.WEIGHTED: "Majority of voting weight",
+    Rule.DOUBLE_MAJORITY: "Double majority (55% of members and 65% of weight)",
+}
+
+
+class MotionForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[(kind.value, kind.label) for kind in MotionKind if kind in AVAILABLE_KINDS]
+    )
+    title = forms.CharField(max_length=300)
+    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    subject = forms.CharField(
+        required=False,
+        help_text="For an admission or suspension: the membership id; for an agreement: "
+        "the version id.",
+    )
+    closes_at = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="UTC.",
+    )
+    rule = forms.ChoiceField(choices=[(rule.value, label) for rule, label in RULE_LABELS.items()])
+    quorum_basis = forms.ChoiceField(
+        choices=[(QuorumBasis.MEMBERS.value, "members"), (QuorumBasis.WEIGHT.value, "weight")]
+    )
+    quorum = forms.DecimalField(
+        min_value=Decimal(0), max_value=Decimal(1), initial=Decimal("0.5"), decimal_places=4
+    )
+    abstentions = forms.ChoiceField(
+        choices=[
+            (Abstentions.EXCLUDED.value, "count for quorum only"),
+            (Abstentions.AGAINST.value, "count as against"),
+        ]
+    )
+    blocking_minority = forms.DecimalField(
+        min_value=Decimal(0), max_value=Decimal(1), decimal_places=4, required=False
+    )
+    results_hidden = forms.BooleanField(required=False, label="Hide the tally until the close")
+
+
+class VoteForm(forms.Form):
+    choice = forms.ChoiceField(choices=Vote.Choice.choices, widget=forms.RadioSelect)
+    reason = forms.CharField(max_length=1000, required=False)
+    veto = forms.BooleanField(required=False, label="Use our veto (needs a reason)")
+    for_organisation = forms.TypedChoiceField(coerce=int, label="Vote for")
+
+    def __init__(self, *args: Any, organisations: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["for_organisation"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = organisations
+
+
+class RecuseForm(forms.Form):
+    reason = forms.CharField(max_length=500, label="Conflict of interest")

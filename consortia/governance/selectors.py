@@ -1,0 +1,128 @@
+"""Reading motions under the access policy: everyone who sees a consortium sees its motions;
+tallies of a motion that hides its results appear only once it has closed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from alliance.errors import NotVisibleError
+from consortia import permissions
+from consortia.governance import services
+from consortia.governance.tally import Tally
+from consortia.models import Motion, MotionVoter, Organisation, Proxy, Vote
+
+
+def visible_motions(user: Any) -> QuerySet[Motion]:
+    return Motion.objects.filter(
+        consortium__in=permissions.visible_consortia(user).values("pk")
+    ).select_related("consortium", "proposed_by")
+
+
+def get_motion_for(user: Any, pk: Any) -> Motion:
+    motion = visible_motions(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if motion is None:
+        consortium_id = (
+            Motion.objects.filter(pk=pk).values_list("consortium_id", flat=True).first()
+            if str(pk).isdigit()
+            else None
+        )
+        raise NotVisibleError(
+            "No motion matches the given query.",
+            consortium_id=consortium_id,
+            object_type="consortia.motion",
+            object_id=str(pk)[:64],
+            action="view",
+        )
+    return motion
+
+
+def live_proxies(consortium_id: int) -> QuerySet[Proxy]:
+    now = timezone.now()
+    return (
+        Proxy.objects.filter(consortium_id=consortium_id, revoked_at__isnull=True)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .select_related("grantor", "grantee", "motion")
+    )
+
+
+@dataclass
+class MotionView:
+    motion: Motion
+    tally: Tally | None  # None while the results are hidden
+    voters: list[MotionVoter]
+    votes: list[Vote]  # standing ballots, shown with the tally
+    history: list[Vote]  # every ballot, changed ones included (hidden with the tally)
+    can_vote_for: list[MotionVoter]  # organisations the viewer may vote for now
+    can_recuse: bool
+    is_open: bool
+
+
+def motion_view(user: Any, motion: Motion) -> MotionView:
+    is_open = motion.status == Motion.Status.OPEN and motion.closes_at > timezone.now()
+    visible = not (motion.results_hidden and is_open)
+    voters = list(motion.voters.select_related("organisation"))
+    votes = list(
+        motion.votes.select_related("organisation", "cast_by", "cast_by_organisation").order_by(
+            "cast_at"
+        )
+    )
+    can_vote_for: list[MotionVoter] = []
+    own = getattr(user, "organisation_id", None)
+    if is_open and services.represents(user, motion.consortium_id):
+        lenders = set(
+            live_proxies(motion.consortium_id)
+            .filter(grantee_id=own)
+            .filter(Q(motion=motion) | Q(motion__isnull=True))
+            .values_list("grantor_id", flat=True)
+        )
+        can_vote_for = [
+            voter
+            for voter in voters
+            if not voter.recused
+            and (voter.organisation_id == own or voter.organisation_id in lenders)
+        ]
+    can_recuse = (
+        is_open
+        and any(voter.organisation_id == own and not voter.recused for voter in voters)
+        and services.represents(user, motion.consortium_id)
+    )
+    return MotionView(
+        motion=motion,
+        tally=services.current_tally(motion) if visible else None,
+        voters=voters,
+        votes=[vote for vote in votes if not vote.superseded] if visible else [],
+        history=votes if visible else [],
+        can_vote_for=can_vote_for,
+        can_recuse=can_recuse,
+        is_open=is_open,
+    )
+
+
+def visible_proxies(user: Any) -> QuerySet[Proxy]:
+    return Proxy.objects.filter(consortium__in=permissions.visible_consortia(user).values("pk"))
+
+
+def get_proxy_for(user: Any, pk: Any) -> Proxy:
+    proxy = visible_proxies(user).filter(pk=pk).first() if str(pk).isdigit() else None
+    if proxy is None:
+        raise NotVisibleError(
+            "No proxy matches the given query.", object_type="consortia.proxy", object_id=str(pk)
+        )
+    return proxy
+
+
+def organisation_named(pk: Any) -> Organisation:
+    """An organisation given by id as a vote's or proxy's party; the services check that it
+    is a member where it matters. Which consortia it is in stays private."""
+    organisation = Organisation.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+    if organisation is None:
+        raise NotVisibleError(
+            "No organisation matches the given query.",
+            object_type="consortia.organisation",
+            object_id=str(pk),
+        )
+    return organisation

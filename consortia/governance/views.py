@@ -1,0 +1,158 @@
+"""Browser pages of governance: a consortium's motions and proxies, and one motion's page
+where a committee member votes in a minute."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from alliance.auth import acting_user
+from consortia import permissions
+from consortia.forms import apply_service_errors
+from consortia.governance import selectors, services
+from consortia.governance.forms import RULE_LABELS, MotionForm, RecuseForm, VoteForm
+from consortia.models import Consortium
+
+
+def _motions_context(
+    request: HttpRequest, consortium: Consortium, form: MotionForm
+) -> dict[str, Any]:
+    motions = selectors.visible_motions(request.user).filter(consortium=consortium)
+    return {
+        "consortium": consortium,
+        "open": motions.filter(status="open").order_by("closes_at"),
+        "closed": motions.exclude(status="open").order_by("-closed_at")[:50],
+        "proxies": selectors.live_proxies(consortium.pk),
+        "may_propose": services.represents(request.user, consortium.pk),
+        "form": form,
+        "now": timezone.now(),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def motion_list(request: HttpRequest, pk: int) -> HttpResponse:
+    consortium = permissions.get_consortium_for(request.user, pk)
+    form = MotionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        closes_at = data.pop("closes_at")
+        if timezone.is_naive(closes_at):
+            closes_at = timezone.make_aware(closes_at, datetime.UTC)
+        try:
+            motion = services.motion_propose(
+                actor=acting_user(request),
+                consortium=consortium,
+                subject_id=data.pop("subject"),
+                closes_at=closes_at,
+                **data,
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, f"Motion {motion.number} is open for votes.")
+            return redirect("consortia:motion", pk=motion.pk)
+    status = 400 if form.errors else 200
+    return render(
+        request,
+        "consortia/motions.html",
+        _motions_context(request, consortium, form),
+        status=status,
+    )
+
+
+def _motion_context(request: HttpRequest, motion: Any, **forms: Any) -> dict[str, Any]:
+    view = selectors.motion_view(request.user, motion)
+    organisations = [
+        (voter.organisation_id, voter.organisation.name) for voter in view.can_vote_for
+    ]
+    return {
+        "view": view,
+        "motion": motion,
+        "rule_label": RULE_LABELS.get(motion.rule, motion.rule),
+        "vote_form": forms.get("vote_form") or VoteForm(organisations=organisations),
+        "recuse_form": forms.get("recuse_form") or RecuseForm(),
+    }
+
+
+@login_required
+@require_GET
+def motion_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    motion = selectors.get_motion_for(request.user, pk)
+    return render(request, "consortia/motion.html", _motion_context(request, motion))
+
+
+@login_required
+@require_POST
+def motion_vote(request: HttpRequest, pk: int) -> HttpResponseBase:
+    motion = selectors.get_motion_for(request.user, pk)
+    view = selectors.motion_view(request.user, motion)
+    organisations = [
+        (voter.organisation_id, voter.organisation.name) for voter in view.can_vote_for
+    ]
+    form = VoteForm(request.POST, organisations=organisations)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.vote_cast(
+                actor=acting_user(request),
+                motion=motion,
+                choice=data["choice"],
+                reason=data["reason"],
+                veto=data["veto"],
+                for_organisation=selectors.organisation_named(data["for_organisation"]),
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, "Your vote is recorded; you can change it until the close.")
+            return redirect("consortia:motion", pk=motion.pk)
+    elif not organisations:
+        # Nothing to vote for: not on the committee (403), or recused, or closed (shown).
+        services.require_representative(acting_user(request), motion)
+        form.add_error(None, "Your organisation cannot vote on this motion now.")
+    motion.refresh_from_db()
+    return render(
+        request,
+        "consortia/motion.html",
+        _motion_context(request, motion, vote_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def motion_recuse(request: HttpRequest, pk: int) -> HttpResponseBase:
+    motion = selectors.get_motion_for(request.user, pk)
+    form = RecuseForm(request.POST)
+    if form.is_valid():
+        try:
+            services.recuse(
+                actor=acting_user(request), motion=motion, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, "Your organisation is recused from this motion.")
+            return redirect("consortia:motion", pk=motion.pk)
+    return render(
+        request,
+        "consortia/motion.html",
+        _motion_context(request, motion, recuse_form=form),
+        status=400,
+    )
+
+
+def consortium_panel(request: HttpRequest, consortium: Consortium) -> dict[str, Any]:
+    """Open motions on the consortium page, soonest closing first."""
+    motions = selectors.visible_motions(request.user).filter(consortium=consortium, status="open")
+    return {"consortium": consortium, "open": motions.order_by("closes_at")[:5]}
