@@ -17,3 +17,9 @@ class AgreementsConfig(AppConfig):
         from consortia.governance import effects
 
         effects.register("approve_agreement", steering_approval_by_motion)
+
+        from agreements import health as agreement_health
+        from consortia import health
+
+        health.register("legal_framework", agreement_health.legal_framework)
+        health.register("datasets_without_terms", agreement_health.datasets_without_terms)

@@ -20,3 +20,7 @@ class ConsortiaConfig(AppConfig):
         from consortia.governance.views import consortium_panel
 
         panels.register("motions", "consortia/motions_panel.html", consortium_panel)
+
+        from consortia import health
+
+        panels.register("health", "consortia/health_panel.html", health.consortium_panel)

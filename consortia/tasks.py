@@ -73,3 +73,10 @@ def motions_close_due() -> int:
     from consortia.governance import services
 
     return services.motions_close_due()
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def governance_notify(subject: str, body: str, recipients: list[str]) -> int:
+    return send_mass_mail(
+        [(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in recipients]
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consortia import account_views, views
+from consortia import account_views, health_views, views
 from consortia.governance import views as governance_views
 
 app_name = "consortia"
@@ -21,6 +21,7 @@ urlpatterns = [
     path("consortia/<int:pk>/roles/chair/", views.chair_hand_over, name="chair-hand-over"),
     path("memberships/<int:pk>/<slug:action>/", views.membership_action, name="membership-action"),
     path("role-assignments/<int:pk>/revoke/", views.role_revoke, name="role-revoke"),
+    path("consortia/<int:pk>/health/", health_views.health_check, name="health"),
     path("consortia/<int:pk>/motions/", governance_views.motion_list, name="motions"),
     path("motions/<int:pk>/", governance_views.motion_detail, name="motion"),
     path("motions/<int:pk>/vote/", governance_views.motion_vote, name="motion-vote"),

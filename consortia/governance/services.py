@@ -17,7 +17,7 @@ from alliance.errors import AccessDeniedError
 from audit.models import Action
 from audit.services import audit_record
 from consortia import permissions
-from consortia.governance import effects
+from consortia.governance import effects, notifications
 from consortia.governance.tally import (
     Abstentions,
     Ballot,
@@ -233,6 +233,7 @@ def motion_propose(
         )
         for membership in members
     )
+    notifications.opened(motion)
     audit_record(
         action=Action.CREATE,
         actor=actor,
@@ -509,6 +510,7 @@ def _close(motion: Motion, *, actor: User | None) -> Motion:
     effect = effects.effect_for(motion.kind)
     if motion.status == Motion.Status.PASSED and effect is not None:
         effect(motion)
+    notifications.closed(motion)
     return motion
 
 

@@ -284,3 +284,20 @@ def test_a_passed_motion_approves_an_agreement_for_the_steering_committee(world:
     deal.version.refresh_from_db()
     assert deal.version.approvals.filter(is_steering=True).exists()
     assert deal.version.status == "approved"
+
+
+def test_the_committee_hears_when_a_motion_opens_and_closes(
+    committee: Committee, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.core import mail
+
+    world = committee.world
+    with django_capture_on_commit_callbacks(execute=True):
+        motion = admission(committee)
+    opened = {message.to[0] for message in mail.outbox if message.subject.startswith("Vote:")}
+    assert opened == {world.chair.email, world.member.email, committee.third_rep.email}
+    with django_capture_on_commit_callbacks(execute=True):
+        services.vote_cast(actor=world.chair, motion=motion, choice="for")
+        services.vote_cast(actor=world.member, motion=motion, choice="for")
+    (closed, *_) = [message for message in mail.outbox if "passed" in message.subject]
+    assert "Outcome: passed" in closed.body
