@@ -207,6 +207,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.audit_seal_checkpoints",
         "schedule": timedelta(minutes=env.integer("AUDIT_CHECKPOINT_MINUTES", 15, minimum=1)),
     },
+    "motions-remind-closing": {
+        "task": "consortia.tasks.motions_remind_closing",
+        "schedule": timedelta(hours=1),
+    },
     "motions-close-due": {
         "task": "consortia.tasks.motions_close_due",
         "schedule": timedelta(minutes=1),

@@ -15,7 +15,10 @@ class ConsortiaConfig(AppConfig):
 
         policy.register(ConsortiumChainAccess())
 
-        from consortia import panels
+        from consortia import (
+            meeting_services,  # noqa: F401 - registers approving minutes
+            panels,
+        )
         from consortia.governance import effects  # noqa: F401 - registers the membership effects
         from consortia.governance.views import consortium_panel
 
@@ -24,3 +27,9 @@ class ConsortiaConfig(AppConfig):
         from consortia import health
 
         panels.register("health", "consortia/health_panel.html", health.consortium_panel)
+
+        from consortia import planning_views
+
+        panels.register(
+            "planning", "consortia/planning_panel.html", planning_views.consortium_panel
+        )

@@ -105,8 +105,27 @@ def _stalled_motions(consortium: Consortium) -> list[Finding]:
     ]
 
 
+def _slipping_milestones(consortium: Consortium) -> list[Finding]:
+    from consortia.planning import Milestone
+
+    today = timezone.localdate()
+    return [
+        Finding(
+            "milestone_slipping",
+            "low",
+            f"The milestone {milestone.title} is {milestone.days_late(today)} days late.",
+            "Mark it done with its evidence, or take the delay to the committee.",
+            reverse("consortia:plan", args=[consortium.pk]),
+        )
+        for milestone in Milestone.objects.filter(
+            consortium=consortium, done_on__isnull=True, due_on__lt=today
+        ).order_by("due_on")
+    ]
+
+
 register("committee", _committee)
 register("stalled_motions", _stalled_motions)
+register("slipping_milestones", _slipping_milestones)
 
 
 def consortium_panel(request: Any, consortium: Consortium) -> dict[str, Any]:

@@ -409,6 +409,7 @@ class MotionKind(models.TextChoices):
     APPROVE_ALLOCATION = "approve_allocation", "Approve an allocation request"
     APPROVE_PROVIDER = "approve_provider", "Approve a provider or site"
     AMEND_CHARTER = "amend_charter", "Amend the charter"
+    APPROVE_MINUTES = "approve_minutes", "Approve meeting minutes"
     GENERAL = "general", "General resolution"
 
 
@@ -454,6 +455,7 @@ class Motion(models.Model):
     tally_steps = models.JSONField(default=list, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     effect_error = models.TextField(blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["consortium", "-number"]
@@ -580,3 +582,9 @@ class Proxy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grantor} lends its vote to {self.grantee}"
+
+
+# Meetings (consortia/meetings.py), the risk register and the operationalization plan
+# (consortia/planning.py) live in modules of their own; importing them registers them here.
+from consortia.meetings import Meeting  # noqa: E402,F401
+from consortia.planning import Milestone, Risk  # noqa: E402,F401

@@ -144,6 +144,9 @@ def consortium_create(
         changes={"role": {"before": None, "after": Role.CHAIR.value}},
     )
     permissions.forget_rights(actor)
+    from consortia.planning_services import seed_for
+
+    seed_for(consortium)
     return consortium
 
 

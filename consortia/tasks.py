@@ -80,3 +80,11 @@ def governance_notify(subject: str, body: str, recipients: list[str]) -> int:
     return send_mass_mail(
         [(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in recipients]
     )
+
+
+@shared_task(ignore_result=True)
+def motions_remind_closing() -> int:
+    """Hourly: a day before a motion closes, remind the organisations that have not voted."""
+    from consortia.governance import services
+
+    return services.motions_remind_closing()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from consortia import account_views, health_views, views
+from consortia import account_views, health_views, meeting_views, planning_views, views
 from consortia.governance import views as governance_views
 
 app_name = "consortia"
@@ -22,6 +22,10 @@ urlpatterns = [
     path("memberships/<int:pk>/<slug:action>/", views.membership_action, name="membership-action"),
     path("role-assignments/<int:pk>/revoke/", views.role_revoke, name="role-revoke"),
     path("consortia/<int:pk>/health/", health_views.health_check, name="health"),
+    path("consortia/<int:pk>/meetings/", meeting_views.meeting_list, name="meetings"),
+    path("meetings/<int:pk>/", meeting_views.meeting_detail, name="meeting"),
+    path("meetings/<int:pk>/minutes/", meeting_views.meeting_minutes, name="meeting-minutes"),
+    path("meetings/<int:pk>/propose/", meeting_views.meeting_propose, name="meeting-propose"),
     path("consortia/<int:pk>/motions/", governance_views.motion_list, name="motions"),
     path("motions/<int:pk>/", governance_views.motion_detail, name="motion"),
     path("motions/<int:pk>/vote/", governance_views.motion_vote, name="motion-vote"),
@@ -32,4 +36,13 @@ urlpatterns = [
     path("organisations/<int:pk>/edit/", views.organisation_edit, name="organisation-edit"),
     path("account/tokens/", account_views.token_list, name="tokens"),
     path("account/tokens/<str:token_key>/revoke/", account_views.token_revoke, name="token-revoke"),
+    path("consortia/<int:pk>/risks/", planning_views.risk_list, name="risks"),
+    path("risks/<int:pk>/edit/", planning_views.risk_edit, name="risk-edit"),
+    path("consortia/<int:pk>/plan/", planning_views.plan, name="plan"),
+    path(
+        "milestones/<int:pk>/complete/",
+        planning_views.milestone_complete,
+        name="milestone-complete",
+    ),
+    path("milestones/<int:pk>/reopen/", planning_views.milestone_reopen, name="milestone-reopen"),
 ]

@@ -1,5 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
+from consortia import planning_api
 from consortia.api import views
 from consortia.governance.api import views as governance_views
 
@@ -11,5 +12,7 @@ router.register("memberships", views.MembershipViewSet, basename="membership")
 router.register("role-assignments", views.RoleAssignmentViewSet, basename="role-assignment")
 router.register("motions", governance_views.MotionViewSet, basename="motion")
 router.register("proxies", governance_views.ProxyViewSet, basename="proxy")
+router.register("risks", planning_api.RiskViewSet, basename="risk")
+router.register("milestones", planning_api.MilestoneViewSet, basename="milestone")
 
 urlpatterns = router.urls

@@ -50,6 +50,7 @@ AVAILABLE_KINDS = frozenset(
         MotionKind.SUSPEND_MEMBER,
         MotionKind.APPROVE_AGREEMENT,
         MotionKind.AMEND_CHARTER,
+        MotionKind.APPROVE_MINUTES,
         MotionKind.GENERAL,
     }
 )
@@ -57,6 +58,7 @@ SUBJECT_TYPES = {
     MotionKind.ADMIT_MEMBER: "consortia.membership",
     MotionKind.SUSPEND_MEMBER: "consortia.membership",
     MotionKind.APPROVE_AGREEMENT: "agreements.agreementversion",
+    MotionKind.APPROVE_MINUTES: "consortia.meeting",
 }
 
 
@@ -143,6 +145,22 @@ def _subject(consortium: Consortium, kind: str, subject_id: Any) -> tuple[str, s
                 }
             )
         return str(version), str(version.pk), None
+    if kind == MotionKind.APPROVE_MINUTES:
+        from consortia.meetings import Meeting
+
+        meeting = (
+            Meeting.objects.filter(pk=subject_id, consortium=consortium)
+            .exclude(minutes_status=Meeting.MinutesStatus.APPROVED)
+            .exclude(minutes="")
+            .first()
+            if str(subject_id).isdigit()
+            else None
+        )
+        if meeting is None:
+            raise ValidationError(
+                {"subject": "Name a meeting of this consortium with minutes not yet approved."}
+            )
+        return str(meeting), str(meeting.pk), None
     if subject_id not in (None, ""):
         raise ValidationError({"subject": "This kind of motion has no subject."})
     return "", "", None
@@ -536,3 +554,26 @@ def motions_close_due() -> int:
             status=Motion.Status.OPEN, closes_at__lte=timezone.now()
         ).values_list("pk", flat=True)
     )
+
+
+REMIND_BEFORE = datetime.timedelta(hours=24)
+
+
+def motions_remind_closing() -> int:
+    """Once per motion, a day before it closes: remind the organisations that have not voted.
+    Each reminder is claimed by a conditional UPDATE, so overlapping runs send it once."""
+    now = timezone.now()
+    sent = 0
+    for motion in Motion.objects.filter(
+        status=Motion.Status.OPEN,
+        reminder_sent_at__isnull=True,
+        closes_at__gt=now,
+        closes_at__lte=now + REMIND_BEFORE,
+    ).select_related("consortium"):
+        with transaction.atomic():
+            if Motion.objects.filter(pk=motion.pk, reminder_sent_at__isnull=True).update(
+                reminder_sent_at=now
+            ):
+                notifications.closing_soon(motion)
+                sent += 1
+    return sent

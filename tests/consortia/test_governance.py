@@ -301,3 +301,20 @@ def test_the_committee_hears_when_a_motion_opens_and_closes(
         services.vote_cast(actor=world.member, motion=motion, choice="for")
     (closed, *_) = [message for message in mail.outbox if "passed" in message.subject]
     assert "Outcome: passed" in closed.body
+
+
+def test_organisations_that_have_not_voted_are_reminded_once(
+    committee: Committee, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.core import mail
+
+    world = committee.world
+    motion = admission(committee, rule="unanimity")
+    services.vote_cast(actor=world.chair, motion=motion, choice="for")
+    assert services.motions_remind_closing() == 0
+    with time_machine.travel(in_days(6) + datetime.timedelta(hours=12)):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.motions_remind_closing() == 1
+        assert services.motions_remind_closing() == 0
+    reminded = {m.to[0] for m in mail.outbox if m.subject.startswith("Closing soon")}
+    assert reminded == {world.member.email, committee.third_rep.email}

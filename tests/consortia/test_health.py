@@ -99,3 +99,17 @@ def test_the_score_and_the_page(world: World, browser_as: Any) -> None:
         reverse("consortia:detail", args=[world.consortium_a.pk])
     )
     assert f"Partnership health: {score} / 100" in detail.content.decode()
+
+
+def test_a_slipping_milestone(world: World) -> None:
+    from consortia import planning_services
+    from consortia.planning import Milestone
+
+    planning_services.seed_for(world.consortium_a)
+    first = Milestone.objects.filter(consortium=world.consortium_a).order_by("due_on").first()
+    assert first is not None
+    assert "milestone_slipping" not in codes(world)
+    with time_machine.travel(first.due_on + datetime.timedelta(days=3)):
+        assert "milestone_slipping" in codes(world)
+        planning_services.milestone_complete(actor=world.chair, milestone=first)
+        assert "milestone_slipping" not in codes(world)
