@@ -172,3 +172,18 @@ def _approve_minutes(motion: Motion) -> None:
 
 
 effects.register(MotionKind.APPROVE_MINUTES, _approve_minutes)
+
+
+def minutes_pdf(*, actor: Any, meeting: Meeting) -> bytes:
+    """The meeting and its minutes as a PDF (a draft says so); the download is recorded."""
+    from consortia.minutes_pdf import render_minutes
+
+    pdf = render_minutes(meeting)
+    audit_record(
+        action=Action.DOWNLOAD,
+        actor=actor,
+        consortium_id=meeting.consortium_id,
+        target=meeting,
+        changes={"sha256": {"before": None, "after": hashlib.sha256(pdf).hexdigest()}},
+    )
+    return pdf

@@ -128,3 +128,15 @@ def meeting_propose(request: HttpRequest, pk: int) -> HttpResponse:
         _meeting_context(request, meeting, propose_form=form),
         status=400,
     )
+
+
+@login_required
+@require_GET
+def meeting_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    meeting = meeting_selectors.get_meeting_for(request.user, pk)
+    response = HttpResponse(
+        meeting_services.minutes_pdf(actor=request.user, meeting=meeting),
+        content_type="application/pdf",
+    )
+    response["Content-Disposition"] = f'attachment; filename="minutes-{meeting.pk}.pdf"'
+    return response

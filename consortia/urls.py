@@ -26,6 +26,7 @@ urlpatterns = [
     path("meetings/<int:pk>/", meeting_views.meeting_detail, name="meeting"),
     path("meetings/<int:pk>/minutes/", meeting_views.meeting_minutes, name="meeting-minutes"),
     path("meetings/<int:pk>/propose/", meeting_views.meeting_propose, name="meeting-propose"),
+    path("meetings/<int:pk>/pdf/", meeting_views.meeting_pdf, name="meeting-pdf"),
     path("consortia/<int:pk>/motions/", governance_views.motion_list, name="motions"),
     path("motions/<int:pk>/", governance_views.motion_detail, name="motion"),
     path("motions/<int:pk>/vote/", governance_views.motion_vote, name="motion-vote"),

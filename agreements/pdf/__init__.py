@@ -10,8 +10,8 @@ Importing this package imports WeasyPrint.
 """
 
 from agreements.pdf.completion import Completion, SignatureRecord
-from agreements.pdf.fetcher import ResourceRefusedError
 from agreements.pdf.render import attachments, build_html, render_version, write_pdf
+from alliance.pdf_fetcher import ResourceRefusedError
 
 __all__ = [
     "Completion",

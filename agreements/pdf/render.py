@@ -19,8 +19,8 @@ from weasyprint.urls import FatalURLFetchingError
 from agreements.models import AgreementVersion
 from agreements.pdf.completion import Completion, SignatureRecord
 from agreements.pdf.context import VersionDocument, gather
-from agreements.pdf.fetcher import AppFontsFetcher, fonts_url
 from agreements.pdf.manifest import ODRL_NAME, attachment_files
+from alliance.pdf_fetcher import AppFontsFetcher, fonts_url
 
 __all__ = [
     "Completion",

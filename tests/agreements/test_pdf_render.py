@@ -30,7 +30,7 @@ from agreements.pdf import (
     write_pdf,
 )
 from agreements.pdf.context import ContentMismatchError
-from agreements.pdf.fetcher import FONTS_DIR, AppFontsFetcher, fonts_url
+from alliance.pdf_fetcher import FONTS_DIR, AppFontsFetcher, fonts_url
 from tests.agreements.conftest import Deal, execute, make_deal
 from tests.agreements.test_terms_and_odrl import data_deal, execute_data_deal
 from tests.conftest import World

@@ -97,3 +97,25 @@ def test_meeting_pages_from_outside(world: World, browser_as: Any, unchanged: An
         assert browser_as(world.outsider).post(minutes, {"minutes": "x"}).status_code == 404
     saved = browser_as(world.member).post(minutes, {"minutes": "Adopted."}, follow=True)
     assert "Minutes saved." in saved.content.decode()
+
+
+def test_minutes_download_as_pdf_and_the_download_is_recorded(
+    world: World, browser_as: Any
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    meeting = a_meeting(world)
+    meeting_services.minutes_update(
+        actor=world.chair, meeting=meeting, minutes="The budget for 2027 is adopted."
+    )
+    url = reverse("consortia:meeting-pdf", args=[meeting.pk])
+    response = browser_as(world.observer).get(url)
+    assert response["Content-Type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "The budget for 2027 is adopted." in text
+    assert "Not approved yet" in text
+    assert "Consortium A · minutes · page 1 of 1" in text
+    assert AuditEvent.objects.filter(action="download", object_type="consortia.meeting").exists()
+    assert browser_as(world.outsider).get(url).status_code == 404

@@ -1,4 +1,4 @@
-"""The only resources the PDF renderer may read: the font files that ship with the app.
+"""The only resources a PDF renderer may read: the font files that ship with the app.
 
 A clause body is sanitised before it reaches a template, but the renderer is the last line:
 whatever asks WeasyPrint for an image, a stylesheet, an attachment or a font elsewhere, on
