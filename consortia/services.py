@@ -376,8 +376,9 @@ def membership_reinstate(*, actor: User, membership: Membership) -> Membership:
 
 
 @transaction.atomic
-def membership_remove(*, actor: User, membership: Membership, reason: str) -> Membership:
-    """Remove an organisation (or withdraw its invitation). Its people's roles are revoked."""
+def membership_remove(*, actor: User | None, membership: Membership, reason: str) -> Membership:
+    """Remove an organisation (or withdraw its invitation). Its people's roles are revoked.
+    ``actor`` None: by motion."""
     if not reason.strip():
         raise ValidationError({"reason": "Say why the organisation is removed."})
     _require_not_last_active(membership)
@@ -510,7 +511,9 @@ def role_assign(*, actor: User, consortium: Consortium, user: User, role: str) -
     return assignment
 
 
-def _role_revoke_unchecked(*, actor: User, assignment: RoleAssignment, reason: str = "") -> None:
+def _role_revoke_unchecked(
+    *, actor: User | None, assignment: RoleAssignment, reason: str = ""
+) -> None:
     audit_record(
         action=Action.REVOKE,
         actor=actor,
@@ -526,7 +529,8 @@ def _role_revoke_unchecked(*, actor: User, assignment: RoleAssignment, reason: s
     assignment.delete()
     # Rights are cached per user object; both may be the same person under two objects.
     permissions.forget_rights(assignment.user)
-    permissions.forget_rights(actor)
+    if actor is not None:
+        permissions.forget_rights(actor)
 
 
 @transaction.atomic

@@ -155,3 +155,16 @@ class RoleAssignmentInput(serializers.Serializer[dict[str, Any]]):
     consortium = serializers.IntegerField(min_value=1)
     user = serializers.CharField(max_length=150, help_text="Username.")
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+class HealthFindingOut(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    severity = serializers.CharField()
+    title = serializers.CharField()
+    fix = serializers.CharField()
+    url = serializers.CharField()
+
+
+class HealthOut(serializers.Serializer[Any]):
+    score = serializers.IntegerField()
+    findings = HealthFindingOut(many=True)

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from consortia import planning_api
+from consortia import meeting_api, planning_api
 from consortia.api import views
 from consortia.governance.api import views as governance_views
 
@@ -14,5 +14,6 @@ router.register("motions", governance_views.MotionViewSet, basename="motion")
 router.register("proxies", governance_views.ProxyViewSet, basename="proxy")
 router.register("risks", planning_api.RiskViewSet, basename="risk")
 router.register("milestones", planning_api.MilestoneViewSet, basename="milestone")
+router.register("meetings", meeting_api.MeetingViewSet, basename="meeting")
 
 urlpatterns = router.urls

@@ -111,6 +111,17 @@ class ConsortiumViewSet(RowViewSet):
     def get_object(self) -> Model:
         return permissions.get_consortium_for(self.request.user, self.kwargs["pk"])
 
+    @extend_schema(responses=api.HealthOut)
+    @action(detail=True, methods=["get"])
+    def health(self, request: Request, pk: str) -> Response:
+        """The partnership health check: score out of 100 and each finding with its fix."""
+        from consortia import health
+
+        score, findings = health.run(permissions.get_consortium_for(request.user, pk))
+        return Response(
+            api.HealthOut({"score": score, "findings": [f.as_dict() for f in findings]}).data
+        )
+
     def create(self, request: Request) -> Response:
         consortium = services.consortium_create(
             actor=acting_user(request), **self.validated(api.ConsortiumCreateInput)

@@ -42,5 +42,14 @@ def _suspend(motion: Any) -> None:
     )
 
 
+def _remove(motion: Any) -> None:
+    from consortia import services
+
+    services.membership_remove(
+        actor=None, membership=_membership(motion), reason=f"Motion {motion.number} passed"
+    )
+
+
 register("admit_member", _admit)
 register("suspend_member", _suspend)
+register("remove_member", _remove)

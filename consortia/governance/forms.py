@@ -69,3 +69,29 @@ class VoteForm(forms.Form):
 
 class RecuseForm(forms.Form):
     reason = forms.CharField(max_length=500, label="Conflict of interest")
+
+
+class ProxyForm(forms.Form):
+    grantee = forms.TypedChoiceField(coerce=int, label="Lend our vote to")
+    motion = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="For one motion (empty: a period)"
+    )
+    valid_until = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        help_text="UTC; empty: until revoked.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        organisations: list[tuple[int, str]],
+        motions: list[tuple[int, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        grantee, motion = self.fields["grantee"], self.fields["motion"]
+        assert isinstance(grantee, forms.TypedChoiceField)
+        assert isinstance(motion, forms.TypedChoiceField)
+        grantee.choices = organisations
+        motion.choices = [("", "—"), *motions]

@@ -126,3 +126,25 @@ def organisation_named(pk: Any) -> Organisation:
             object_id=str(pk),
         )
     return organisation
+
+
+def proxy_choices(
+    user: Any, consortium_id: int
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(organisations one may lend a vote to, open motions) for the proxy form."""
+    from consortia.models import Membership
+
+    organisations = [
+        (membership.organisation_id, membership.organisation.name)
+        for membership in Membership.objects.filter(consortium_id=consortium_id, status="active")
+        .exclude(organisation_id=getattr(user, "organisation_id", None) or 0)
+        .select_related("organisation")
+        .order_by("organisation__name")
+    ]
+    motions = [
+        (motion.pk, f"{motion.number}. {motion.title}")
+        for motion in Motion.objects.filter(consortium_id=consortium_id, status="open").order_by(
+            "number"
+        )
+    ]
+    return organisations, motions

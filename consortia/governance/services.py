@@ -48,6 +48,7 @@ AVAILABLE_KINDS = frozenset(
     {
         MotionKind.ADMIT_MEMBER,
         MotionKind.SUSPEND_MEMBER,
+        MotionKind.REMOVE_MEMBER,
         MotionKind.APPROVE_AGREEMENT,
         MotionKind.AMEND_CHARTER,
         MotionKind.APPROVE_MINUTES,
@@ -57,6 +58,7 @@ AVAILABLE_KINDS = frozenset(
 SUBJECT_TYPES = {
     MotionKind.ADMIT_MEMBER: "consortia.membership",
     MotionKind.SUSPEND_MEMBER: "consortia.membership",
+    MotionKind.REMOVE_MEMBER: "consortia.membership",
     MotionKind.APPROVE_AGREEMENT: "agreements.agreementversion",
     MotionKind.APPROVE_MINUTES: "consortia.meeting",
 }
@@ -88,6 +90,16 @@ def require_representative(actor: Any, motion: Motion) -> None:
         )
 
 
+def require_proxy_giver(actor: Any, consortium: Consortium) -> None:
+    if not represents(actor, consortium.pk):
+        raise _denied(
+            "Only steering-committee members lend their organisation's vote.",
+            consortium.pk,
+            None,
+            "give_proxy",
+        )
+
+
 def rule_spec(motion: Motion) -> RuleSpec:
     return RuleSpec(
         rule=Rule(motion.rule),
@@ -103,14 +115,14 @@ def rule_spec(motion: Motion) -> RuleSpec:
 
 def _subject(consortium: Consortium, kind: str, subject_id: Any) -> tuple[str, str, int | None]:
     """(display, id, organisation id) of the motion's subject, checked against the kind."""
-    if kind in (MotionKind.ADMIT_MEMBER, MotionKind.SUSPEND_MEMBER):
-        wanted = (
-            Membership.Status.INVITED
-            if kind == MotionKind.ADMIT_MEMBER
-            else Membership.Status.ACTIVE
-        )
+    if kind in (MotionKind.ADMIT_MEMBER, MotionKind.SUSPEND_MEMBER, MotionKind.REMOVE_MEMBER):
+        wanted = {
+            MotionKind.ADMIT_MEMBER: [Membership.Status.INVITED],
+            MotionKind.SUSPEND_MEMBER: [Membership.Status.ACTIVE],
+            MotionKind.REMOVE_MEMBER: [Membership.Status.ACTIVE, Membership.Status.SUSPENDED],
+        }[MotionKind(kind)]
         membership = (
-            Membership.objects.filter(pk=subject_id, consortium=consortium, status=wanted)
+            Membership.objects.filter(pk=subject_id, consortium=consortium, status__in=wanted)
             .select_related("organisation")
             .first()
             if str(subject_id).isdigit()
@@ -118,7 +130,7 @@ def _subject(consortium: Consortium, kind: str, subject_id: Any) -> tuple[str, s
         )
         if membership is None:
             raise ValidationError(
-                {"subject": f"Name a membership of this consortium that is {wanted}."}
+                {"subject": f"Name a membership of this consortium that is {' or '.join(wanted)}."}
             )
         return str(membership.organisation), str(membership.pk), membership.organisation_id
     if kind == MotionKind.APPROVE_AGREEMENT:
@@ -413,13 +425,7 @@ def proxy_give(
     """Lend the actor's organisation's vote to another member, for one motion or a period.
     Proxies do not chain: the grantee must not have lent its own vote away, and nobody may
     hold a proxy from the grantor's grantor."""
-    if not represents(actor, consortium.pk):
-        raise _denied(
-            "Only steering-committee members lend their organisation's vote.",
-            consortium.pk,
-            None,
-            "give_proxy",
-        )
+    require_proxy_giver(actor, consortium)
     grantor_id = actor.organisation_id or 0
     if grantee.pk == grantor_id:
         raise ValidationError({"grantee": "An organisation cannot hold its own proxy."})

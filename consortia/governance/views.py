@@ -19,12 +19,20 @@ from alliance.auth import acting_user
 from consortia import permissions
 from consortia.forms import apply_service_errors
 from consortia.governance import selectors, services
-from consortia.governance.forms import RULE_LABELS, MotionForm, RecuseForm, VoteForm
+from consortia.governance.forms import RULE_LABELS, MotionForm, ProxyForm, RecuseForm, VoteForm
 from consortia.models import Consortium
 
 
+def _proxy_form(request: HttpRequest, consortium: Consortium, data: Any = None) -> ProxyForm:
+    organisations, motions = selectors.proxy_choices(request.user, consortium.pk)
+    return ProxyForm(data, organisations=organisations, motions=motions)
+
+
 def _motions_context(
-    request: HttpRequest, consortium: Consortium, form: MotionForm
+    request: HttpRequest,
+    consortium: Consortium,
+    form: MotionForm,
+    proxy_form: ProxyForm | None = None,
 ) -> dict[str, Any]:
     motions = selectors.visible_motions(request.user).filter(consortium=consortium)
     return {
@@ -33,7 +41,9 @@ def _motions_context(
         "closed": motions.exclude(status="open").order_by("-closed_at")[:50],
         "proxies": selectors.live_proxies(consortium.pk),
         "may_propose": services.represents(request.user, consortium.pk),
+        "own_organisation": getattr(request.user, "organisation_id", None),
         "form": form,
+        "proxy_form": proxy_form or _proxy_form(request, consortium),
         "now": timezone.now(),
     }
 
@@ -45,9 +55,7 @@ def motion_list(request: HttpRequest, pk: int) -> HttpResponse:
     form = MotionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        closes_at = data.pop("closes_at")
-        if timezone.is_naive(closes_at):
-            closes_at = timezone.make_aware(closes_at, datetime.UTC)
+        closes_at = _aware(data.pop("closes_at"))
         try:
             motion = services.motion_propose(
                 actor=acting_user(request),
@@ -156,3 +164,44 @@ def consortium_panel(request: HttpRequest, consortium: Consortium) -> dict[str, 
     """Open motions on the consortium page, soonest closing first."""
     motions = selectors.visible_motions(request.user).filter(consortium=consortium, status="open")
     return {"consortium": consortium, "open": motions.order_by("closes_at")[:5]}
+
+
+@login_required
+@require_POST
+def proxy_give(request: HttpRequest, pk: int) -> HttpResponseBase:
+    consortium = permissions.get_consortium_for(request.user, pk)
+    form = _proxy_form(request, consortium, request.POST)
+    if not form.is_valid() and not services.represents(request.user, consortium.pk):
+        services.require_proxy_giver(acting_user(request), consortium)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.proxy_give(
+                actor=acting_user(request),
+                consortium=consortium,
+                grantee=selectors.organisation_named(data["grantee"]),
+                motion=selectors.get_motion_for(request.user, data["motion"])
+                if data["motion"]
+                else None,
+                valid_until=data["valid_until"] and _aware(data["valid_until"]),
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, "Your organisation's vote is lent; revoke it any time.")
+            return redirect("consortia:motions", pk=consortium.pk)
+    context = _motions_context(request, consortium, MotionForm(), proxy_form=form)
+    return render(request, "consortia/motions.html", context, status=400)
+
+
+@login_required
+@require_POST
+def proxy_revoke(request: HttpRequest, pk: int) -> HttpResponseBase:
+    proxy = selectors.get_proxy_for(request.user, pk)
+    services.proxy_revoke(actor=acting_user(request), proxy=proxy)
+    messages.success(request, "The proxy is revoked.")
+    return redirect("consortia:motions", pk=proxy.consortium_id)
+
+
+def _aware(moment: datetime.datetime) -> datetime.datetime:
+    return timezone.make_aware(moment, datetime.UTC) if timezone.is_naive(moment) else moment

@@ -318,3 +318,21 @@ def test_organisations_that_have_not_voted_are_reminded_once(
         assert services.motions_remind_closing() == 0
     reminded = {m.to[0] for m in mail.outbox if m.subject.startswith("Closing soon")}
     assert reminded == {world.member.email, committee.third_rep.email}
+
+
+def test_a_passed_removal_removes_the_member_and_its_roles(committee: Committee) -> None:
+    world = committee.world
+    membership = Membership.objects.get(organisation=committee.third)
+    motion = services.motion_propose(
+        actor=world.chair,
+        consortium=world.consortium_a,
+        kind="remove_member",
+        title="Remove Third Org",
+        subject_id=membership.pk,
+        closes_at=in_days(7),
+    )
+    services.vote_cast(actor=world.chair, motion=motion, choice="for")
+    services.vote_cast(actor=world.member, motion=motion, choice="for")
+    membership.refresh_from_db()
+    assert membership.status == Membership.Status.REMOVED
+    assert not committee.third_rep.role_assignments.exists()

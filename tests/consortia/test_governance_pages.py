@@ -111,3 +111,30 @@ def test_the_consortium_page_lists_open_motions(world: World, browser_as: Any) -
     motion = open_motion(world)
     page = browser_as(world.observer).get(reverse("consortia:detail", args=[world.consortium_a.pk]))
     assert f"Motion {motion.number}: {motion.title}" in page.content.decode()
+
+
+def test_lending_and_revoking_a_vote_in_the_browser(
+    world: World, browser_as: Any, unchanged: Any
+) -> None:
+    from consortia.models import Proxy
+
+    give = reverse("consortia:proxy-give", args=[world.consortium_a.pk])
+    with unchanged():
+        assert (
+            browser_as(world.observer).post(give, {"grantee": world.org_chair.pk}).status_code
+            == 403
+        )
+        assert (
+            browser_as(world.outsider).post(give, {"grantee": world.org_chair.pk}).status_code
+            == 404
+        )
+    response = browser_as(world.member).post(give, {"grantee": world.org_chair.pk}, follow=True)
+    assert "vote is lent; revoke it any time" in response.content.decode()
+    proxy = Proxy.objects.get()
+    assert (proxy.grantor, proxy.grantee) == (world.org_member, world.org_chair)
+    revoke = reverse("consortia:proxy-revoke", args=[proxy.pk])
+    with unchanged():
+        assert browser_as(world.chair).post(revoke).status_code == 403
+    browser_as(world.member).post(revoke)
+    proxy.refresh_from_db()
+    assert proxy.revoked_at is not None

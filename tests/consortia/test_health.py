@@ -113,3 +113,12 @@ def test_a_slipping_milestone(world: World) -> None:
         assert "milestone_slipping" in codes(world)
         planning_services.milestone_complete(actor=world.chair, milestone=first)
         assert "milestone_slipping" not in codes(world)
+
+
+def test_the_health_check_over_the_api(world: World, api_as: Any) -> None:
+    url = f"/api/v1/consortia/{world.consortium_a.pk}/health/"
+    body = api_as(world.observer).get(url).json()
+    assert body["score"] == health.run(world.consortium_a)[0]
+    assert "legal_framework_incomplete" in [finding["code"] for finding in body["findings"]]
+    assert api_as(world.outsider).get(url).status_code == 404
+    assert api_as(None).get(url).status_code == 401

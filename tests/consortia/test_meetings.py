@@ -119,3 +119,14 @@ def test_minutes_download_as_pdf_and_the_download_is_recorded(
     assert "Consortium A · minutes · page 1 of 1" in text
     assert AuditEvent.objects.filter(action="download", object_type="consortia.meeting").exists()
     assert browser_as(world.outsider).get(url).status_code == 404
+
+
+def test_meetings_over_the_api(world: World, api_as: Any) -> None:
+    meeting = a_meeting(world)
+    body = api_as(world.observer).get(f"/api/v1/meetings/{meeting.pk}/").json()
+    assert (body["title"], sorted(body["attendees"])) == (meeting.title, ["chair", "member"])
+    listed = api_as(world.observer).get(f"/api/v1/meetings/?consortium={world.consortium_a.pk}")
+    assert [row["id"] for row in listed.json()] == [meeting.pk]
+    assert api_as(world.outsider).get(f"/api/v1/meetings/{meeting.pk}/").status_code == 404
+    assert api_as(world.outsider).get("/api/v1/meetings/").json() == []
+    assert api_as(None).get("/api/v1/meetings/").status_code == 401
