@@ -136,3 +136,48 @@ def consortium_panel(request: Any, consortium: Consortium) -> dict[str, Any]:
         "findings": findings[:3],
         "count": len(findings),
     }
+
+
+def record(consortium: Consortium) -> Any:
+    """Run the check and keep its result; the previous report is returned with it so the
+    caller can tell whether things got worse."""
+    from consortia.models import HealthReport
+
+    previous = HealthReport.objects.filter(consortium=consortium).order_by("-ran_at").first()
+    score, findings = run(consortium)
+    report = HealthReport.objects.create(
+        consortium=consortium, score=score, findings=[finding.as_dict() for finding in findings]
+    )
+    return report, previous
+
+
+def history(consortium: Consortium) -> list[Any]:
+    from consortia.models import HealthReport
+
+    return list(HealthReport.objects.filter(consortium=consortium).order_by("-ran_at")[:10])
+
+
+def record_on_demand(*, actor: Any, consortium: Consortium) -> Any:
+    """The chair or a steering-committee member runs the check now; the run is audited."""
+    from alliance.errors import AccessDeniedError
+    from audit.models import Action
+    from audit.services import audit_record
+    from consortia.governance.services import represents
+
+    if not represents(actor, consortium.pk):
+        raise AccessDeniedError(
+            "Only the chair and steering-committee members record a health check.",
+            consortium_id=consortium.pk,
+            object_type="consortia.consortium",
+            object_id=str(consortium.pk),
+            action="record_health_check",
+        )
+    report, _ = record(consortium)
+    audit_record(
+        action=Action.CREATE,
+        actor=actor,
+        consortium_id=consortium.pk,
+        target=report,
+        changes={"score": {"before": None, "after": report.score}},
+    )
+    return report

@@ -584,6 +584,27 @@ class Proxy(models.Model):
         return f"{self.grantor} lends its vote to {self.grantee}"
 
 
+class HealthReport(models.Model):
+    """One run of the partnership health check (daily, or when someone asks), kept so the
+    score can be followed over time."""
+
+    consortium = models.ForeignKey(
+        Consortium, on_delete=models.CASCADE, related_name="health_reports"
+    )
+    ran_at = models.DateTimeField(auto_now_add=True)
+    score = models.PositiveSmallIntegerField()
+    findings = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["consortium", "-ran_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__lte=100), name="health_score_at_most_100")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consortium}: {self.score} on {self.ran_at:%Y-%m-%d}"
+
+
 # Meetings (consortia/meetings.py), the risk register and the operationalization plan
 # (consortia/planning.py) live in modules of their own; importing them registers them here.
 from consortia.meetings import Meeting  # noqa: E402,F401

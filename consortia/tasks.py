@@ -88,3 +88,34 @@ def motions_remind_closing() -> int:
     from consortia.governance import services
 
     return services.motions_remind_closing()
+
+
+@shared_task(ignore_result=True)
+def health_check_daily() -> int:
+    """Daily: record every operational or forming consortium's health check, and tell its
+    chair when the score fell since the last run."""
+    from consortia import health
+    from consortia.models import Consortium, Role, User
+
+    worse = 0
+    for consortium in Consortium.objects.exclude(status="dissolved"):
+        report, previous = health.record(consortium)
+        if previous is None or report.score >= previous.score:
+            continue
+        worse += 1
+        chairs = User.objects.filter(
+            role_assignments__consortium=consortium, role_assignments__role=Role.CHAIR
+        ).exclude(email="")
+        lines = "\n".join(f"- {finding['title']} {finding['fix']}" for finding in report.findings)
+        send_mass_mail(
+            [
+                (
+                    f"Partnership health of {consortium.name}: {previous.score} → {report.score}",
+                    f"{lines}\n\n{settings.PUBLIC_BASE_URL}/consortia/{consortium.pk}/health/\n",
+                    settings.DEFAULT_FROM_EMAIL,
+                    [chair.email],
+                )
+                for chair in chairs
+            ]
+        )
+    return worse

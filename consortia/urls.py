@@ -22,6 +22,7 @@ urlpatterns = [
     path("memberships/<int:pk>/<slug:action>/", views.membership_action, name="membership-action"),
     path("role-assignments/<int:pk>/revoke/", views.role_revoke, name="role-revoke"),
     path("consortia/<int:pk>/health/", health_views.health_check, name="health"),
+    path("consortia/<int:pk>/health/record/", health_views.health_record, name="health-record"),
     path("consortia/<int:pk>/meetings/", meeting_views.meeting_list, name="meetings"),
     path("meetings/<int:pk>/", meeting_views.meeting_detail, name="meeting"),
     path("meetings/<int:pk>/minutes/", meeting_views.meeting_minutes, name="meeting-minutes"),

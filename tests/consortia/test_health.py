@@ -122,3 +122,35 @@ def test_the_health_check_over_the_api(world: World, api_as: Any) -> None:
     assert "legal_framework_incomplete" in [finding["code"] for finding in body["findings"]]
     assert api_as(world.outsider).get(url).status_code == 404
     assert api_as(None).get(url).status_code == 401
+
+
+def test_the_daily_run_keeps_history_and_tells_the_chair_when_it_gets_worse(
+    world: World,
+) -> None:
+    from django.core import mail
+
+    from consortia.models import HealthReport
+    from consortia.tasks import health_check_daily
+
+    assert health_check_daily() == 0  # the first run has nothing to compare with
+    first = HealthReport.objects.get(consortium=world.consortium_a)
+    RoleAssignment.objects.filter(consortium=world.consortium_a, role="steering_member").delete()
+    assert health_check_daily() == 1
+    latest = HealthReport.objects.filter(consortium=world.consortium_a).latest("ran_at")
+    assert latest.score < first.score
+    (message,) = [m for m in mail.outbox if "Consortium A" in m.subject]
+    assert message.to == [world.chair.email]
+    assert "steering committee is empty" in message.body
+
+
+def test_recording_the_check_now(world: World, browser_as: Any, unchanged: Any) -> None:
+    from consortia.models import HealthReport
+
+    url = reverse("consortia:health-record", args=[world.consortium_a.pk])
+    with unchanged():
+        assert browser_as(world.observer).post(url).status_code == 403
+        assert browser_as(world.outsider).post(url).status_code == 404
+    assert not HealthReport.objects.exists()
+    page = browser_as(world.member).post(url, follow=True).content.decode()
+    assert "The check ran" in page
+    assert HealthReport.objects.filter(consortium=world.consortium_a).count() == 1
