@@ -24,16 +24,14 @@ from consortia.forms import apply_service_errors
 
 
 def _sign_context(request: HttpRequest, version: AgreementVersion) -> dict[str, object]:
-    mine = [
-        party for party in signing.parties_due(version) if party.signatory_id == request.user.pk
-    ]
+    state = signing.ceremony(version, request.user)
     return {
         "version": version,
         "agreement": version.agreement,
-        "party": mine[0] if mine else None,
-        "consent": signing.consent_text(mine[0]) if mine else "",
-        "signatures": list(version.signatures.filter(voided=False).order_by("decided_at")),
-        "waiting": signing.parties_waiting(version),
+        "party": state.my_party,
+        "consent": signing.consent_text(state.my_party) if state.my_party else "",
+        "signatures": state.signatures,
+        "waiting": state.waiting,
     }
 
 

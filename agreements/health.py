@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from agreements.models import Agreement, Clause, ClauseKind, Dataset
-from agreements.terms import terms_for_dataset
+from agreements.terms import clauses_in_force
 from consortia.health import Finding
 from consortia.models import Consortium
 
@@ -45,6 +45,12 @@ def legal_framework(consortium: Consortium) -> list[Finding]:
 
 
 def datasets_without_terms(consortium: Consortium) -> list[Finding]:
+    # One read of the terms in force for the whole consortium, not one per data set.
+    covered = {
+        dataset_id
+        for clause in clauses_in_force(consortium_id=consortium.pk)
+        for dataset_id in (clause.terms or {}).get("datasets", [])
+    }
     return [
         Finding(
             "dataset_without_terms",
@@ -54,5 +60,5 @@ def datasets_without_terms(consortium: Consortium) -> list[Finding]:
             reverse("agreements:dataset", args=[dataset.pk]),
         )
         for dataset in Dataset.objects.filter(consortium=consortium).order_by("name")
-        if not terms_for_dataset(dataset)
+        if dataset.pk not in covered
     ]

@@ -31,9 +31,9 @@ def _legal_and_signatories(version: AgreementVersion) -> list[str]:
 def _send(subject: str, body: str, recipients: list[str]) -> None:
     if not recipients:
         return
-    from agreements.tasks import agreements_notify
+    from consortia.tasks import send_notice
 
-    transaction.on_commit(lambda: agreements_notify.delay(subject, body, recipients), robust=True)
+    transaction.on_commit(lambda: send_notice.delay(subject, body, recipients), robust=True)
 
 
 def _link(version: AgreementVersion) -> str:

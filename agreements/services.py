@@ -454,7 +454,7 @@ def version_reopen(*, actor: User, version: AgreementVersion, reason: str) -> Ag
         raise ValidationError(
             f"A version that is {version.get_status_display().lower()} cannot go back to draft."
         )
-    cleared = _clear_approvals(actor, version, reason)
+    cleared = clear_approvals(actor, version, reason)
     previous = version.status
     _set_status(agreement, version, AgreementVersion.Status.DRAFT, frozen_at=None)
     _audit(
@@ -468,7 +468,7 @@ def version_reopen(*, actor: User, version: AgreementVersion, reason: str) -> Ag
     return version
 
 
-def _clear_approvals(actor: User, version: AgreementVersion, reason: str) -> int:
+def clear_approvals(actor: User, version: AgreementVersion, reason: str) -> int:
     count = 0
     for approval in version.approvals.select_related("organisation"):
         _audit(
@@ -670,7 +670,7 @@ def version_new(*, actor: User, agreement: Agreement, note: str = "") -> Agreeme
         )
     if latest.status in (AgreementVersion.Status.IN_REVIEW, AgreementVersion.Status.APPROVED):
         latest = _locked_version(latest)
-        _clear_approvals(actor, latest, "a new round replaces this version")
+        clear_approvals(actor, latest, "a new round replaces this version")
         latest.status = AgreementVersion.Status.WITHDRAWN
         latest.save(update_fields=["status"])
         _audit(

@@ -6,6 +6,7 @@ once that task has produced and validated the sealed PDF (agreements.sealing).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from agreements import permissions as policy
+from agreements import services
 from agreements.models import (
     Agreement,
     AgreementVersion,
@@ -68,6 +70,30 @@ def parties_waiting(version: AgreementVersion) -> list[Party]:
         for party in version.agreement.parties.select_related("organisation", "signatory")
         if party.pk not in signed
     ]
+
+
+@dataclass(frozen=True)
+class Ceremony:
+    """Where signing stands, for the pages and the API: standing signatures in order, the
+    parties still to sign, and the party (if any) the given person may sign for now."""
+
+    signatures: list[Signature]
+    waiting: list[Party]
+    my_party: Party | None
+
+
+def ceremony(version: AgreementVersion, user: Any) -> Ceremony:
+    due = parties_due(version)
+    mine = [party for party in due if party.signatory_id == getattr(user, "pk", None)]
+    return Ceremony(
+        signatures=list(
+            version.signatures.filter(voided=False)
+            .select_related("party__organisation")
+            .order_by("decided_at")
+        ),
+        waiting=parties_waiting(version),
+        my_party=mine[0] if mine else None,
+    )
 
 
 def _ceremony(actor: User, version: AgreementVersion) -> tuple[Agreement, AgreementVersion]:
@@ -245,8 +271,7 @@ def signature_decline(*, actor: User, version: AgreementVersion, reason: str) ->
     voided = version.signatures.filter(decision=Signature.Decision.SIGNED, voided=False).update(
         voided=True
     )
-    cleared = version.approvals.count()
-    version.approvals.all().delete()
+    cleared = services.clear_approvals(actor, version, "a signatory declined to sign")
     version.status = AgreementVersion.Status.IN_REVIEW
     version.save(update_fields=["status"])
     if agreement.status == Agreement.Status.OUT_FOR_SIGNATURE:

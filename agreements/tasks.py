@@ -76,10 +76,3 @@ def agreements_export_run(export_id: int) -> bool:
     from agreements import exports
 
     return exports.export_run(export_id=export_id)
-
-
-@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def agreements_notify(subject: str, body: str, recipients: list[str]) -> int:
-    return send_mass_mail(
-        [(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in recipients]
-    )

@@ -176,10 +176,10 @@ def _signing_panel(request: HttpRequest, version: AgreementVersion) -> dict[str,
     panel: dict[str, Any] = {"document": document}
     if version.status != AgreementVersion.Status.OUT_FOR_SIGNATURE:
         return panel
-    due = signing.parties_due(version)
-    panel["signatures"] = list(version.signatures.filter(voided=False).order_by("decided_at"))
-    panel["waiting"] = signing.parties_waiting(version)
-    panel["my_turn"] = any(party.signatory_id == request.user.pk for party in due)
+    state = signing.ceremony(version, request.user)
+    panel.update(
+        signatures=state.signatures, waiting=state.waiting, my_turn=state.my_party is not None
+    )
     return panel
 
 

@@ -3,9 +3,11 @@ still decide what is allowed."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from consortia import permissions, services
 from consortia.models import (
@@ -153,3 +155,8 @@ def apply_service_errors(form: forms.Form, error: Any) -> None:
             form.add_error(field if field in form.fields else None, messages)
     else:
         form.add_error(None, error.messages)
+
+
+def as_utc(moment: datetime.datetime) -> datetime.datetime:
+    """A datetime-local input carries no zone; the forms say their times are UTC."""
+    return timezone.make_aware(moment, datetime.UTC) if timezone.is_naive(moment) else moment

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -10,18 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alliance.auth import acting_user
 from consortia import meeting_selectors, meeting_services, permissions
-from consortia.forms import apply_service_errors
+from consortia.forms import apply_service_errors, as_utc
 from consortia.governance.services import represents
 from consortia.meeting_forms import MeetingForm, MinutesForm, ProposeMinutesForm
-
-
-def _aware(moment: datetime.datetime) -> datetime.datetime:
-    return timezone.make_aware(moment, datetime.UTC) if timezone.is_naive(moment) else moment
 
 
 @login_required
@@ -36,7 +30,7 @@ def meeting_list(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=acting_user(request),
                 consortium=consortium,
                 title=data["title"],
-                held_at=_aware(data["held_at"]),
+                held_at=as_utc(data["held_at"]),
                 location=data["location"],
                 attendees=list(data["attendees"]),
                 agenda=list(data["agenda"]),
@@ -113,7 +107,7 @@ def meeting_propose(request: HttpRequest, pk: int) -> HttpResponse:
             motion = meeting_services.minutes_propose(
                 actor=acting_user(request),
                 meeting=meeting,
-                closes_at=_aware(form.cleaned_data["closes_at"]),
+                closes_at=as_utc(form.cleaned_data["closes_at"]),
             )
         except ValidationError as error:
             apply_service_errors(form, error)

@@ -76,7 +76,8 @@ def motions_close_due() -> int:
 
 
 @shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def governance_notify(subject: str, body: str, recipients: list[str]) -> int:
+def send_notice(subject: str, body: str, recipients: list[str]) -> int:
+    """One e-mail per recipient (nobody sees the others' addresses); apps queue it on commit."""
     return send_mass_mail(
         [(subject, body, settings.DEFAULT_FROM_EMAIL, [address]) for address in recipients]
     )

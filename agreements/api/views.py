@@ -52,17 +52,13 @@ def version_payload(version: AgreementVersion) -> dict[str, Any]:
 
 
 def signing_payload(version: AgreementVersion) -> dict[str, Any]:
-    document = selectors.signed_document(version)
-    waiting = (
-        [party.pk for party in signing.parties_waiting(version)]
-        if version.status == AgreementVersion.Status.OUT_FOR_SIGNATURE
-        else []
-    )
+    state = signing.ceremony(version, None)
+    out_for_signature = version.status == AgreementVersion.Status.OUT_FOR_SIGNATURE
     return api.SigningOut(
         {
-            "signatures": version.signatures.filter(voided=False).order_by("decided_at"),
-            "waiting_for": waiting,
-            "document": document,
+            "signatures": state.signatures,
+            "waiting_for": [party.pk for party in state.waiting] if out_for_signature else [],
+            "document": selectors.signed_document(version),
         }
     ).data
 

@@ -29,11 +29,11 @@ def _committee(motion: Motion, *, not_voted_only: bool = False) -> list[str]:
 def _send(motion: Motion, subject: str, body: str, recipients: list[str]) -> None:
     if not recipients:
         return
-    from consortia.tasks import governance_notify
+    from consortia.tasks import send_notice
 
     link = settings.PUBLIC_BASE_URL + reverse("consortia:motion", args=[motion.pk])
     text = f"{body}\n\n{link}\n"
-    transaction.on_commit(lambda: governance_notify.delay(subject, text, recipients), robust=True)
+    transaction.on_commit(lambda: send_notice.delay(subject, text, recipients), robust=True)
 
 
 def opened(motion: Motion) -> None:

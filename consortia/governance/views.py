@@ -3,7 +3,6 @@ where a committee member votes in a minute."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from alliance.auth import acting_user
 from consortia import permissions
-from consortia.forms import apply_service_errors
+from consortia.forms import apply_service_errors, as_utc
 from consortia.governance import selectors, services
 from consortia.governance.forms import RULE_LABELS, MotionForm, ProxyForm, RecuseForm, VoteForm
 from consortia.models import Consortium
@@ -55,7 +54,7 @@ def motion_list(request: HttpRequest, pk: int) -> HttpResponse:
     form = MotionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        closes_at = _aware(data.pop("closes_at"))
+        closes_at = as_utc(data.pop("closes_at"))
         try:
             motion = services.motion_propose(
                 actor=acting_user(request),
@@ -183,7 +182,7 @@ def proxy_give(request: HttpRequest, pk: int) -> HttpResponseBase:
                 motion=selectors.get_motion_for(request.user, data["motion"])
                 if data["motion"]
                 else None,
-                valid_until=data["valid_until"] and _aware(data["valid_until"]),
+                valid_until=data["valid_until"] and as_utc(data["valid_until"]),
             )
         except ValidationError as error:
             apply_service_errors(form, error)
@@ -201,7 +200,3 @@ def proxy_revoke(request: HttpRequest, pk: int) -> HttpResponseBase:
     services.proxy_revoke(actor=acting_user(request), proxy=proxy)
     messages.success(request, "The proxy is revoked.")
     return redirect("consortia:motions", pk=proxy.consortium_id)
-
-
-def _aware(moment: datetime.datetime) -> datetime.datetime:
-    return timezone.make_aware(moment, datetime.UTC) if timezone.is_naive(moment) else moment

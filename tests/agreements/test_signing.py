@@ -119,6 +119,9 @@ def test_a_decline_returns_the_version_to_review(
     assert version.status == AgreementVersion.Status.IN_REVIEW
     assert deal.agreement.status == Agreement.Status.IN_REVIEW
     assert not version.approvals.exists()
+    cleared = AuditEvent.objects.filter(action="revoke", object_type="agreements.approval")
+    assert cleared.count() == 2
+    assert all("a signatory declined" in event.reason for event in cleared)
     assert list(version.signatures.values_list("decision", "voided")) == [
         ("signed", True),
         ("declined", False),
