@@ -52,6 +52,7 @@ ROLE_ACTIONS: Mapping[Role, frozenset[AgreementAction]] = {
     Role.LEGAL: frozenset({AgreementAction.VIEW, AgreementAction.DRAFT, AgreementAction.APPROVE}),
     Role.STEERING_MEMBER: frozenset({AgreementAction.VIEW, AgreementAction.APPROVE_FOR_STEERING}),
     Role.TECHNICAL: frozenset({AgreementAction.VIEW}),
+    Role.CAPACITY_BOARD: frozenset({AgreementAction.VIEW}),
     Role.AUDITOR: frozenset({AgreementAction.VIEW}),
     Role.OBSERVER: frozenset({AgreementAction.VIEW}),
 }

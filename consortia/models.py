@@ -351,6 +351,7 @@ class Role(models.TextChoices):
     STEERING_MEMBER = "steering_member", "Steering-committee member"
     LEGAL = "legal", "Legal"
     TECHNICAL = "technical", "Technical"
+    CAPACITY_BOARD = "capacity_board", "Capacity board"
     AUDITOR = "auditor", "Auditor"
     OBSERVER = "observer", "Observer"
 

@@ -67,6 +67,7 @@ ROLE_ACTIONS: Mapping[Role, frozenset[ConsortiumAction]] = {
     Role.STEERING_MEMBER: frozenset({ConsortiumAction.VIEW}),
     Role.LEGAL: frozenset({ConsortiumAction.VIEW}),
     Role.TECHNICAL: frozenset({ConsortiumAction.VIEW}),
+    Role.CAPACITY_BOARD: frozenset({ConsortiumAction.VIEW}),
     Role.AUDITOR: frozenset({ConsortiumAction.VIEW, ConsortiumAction.VIEW_AUDIT}),
     Role.OBSERVER: frozenset({ConsortiumAction.VIEW}),
 }

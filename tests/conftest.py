@@ -173,7 +173,12 @@ def celery_config() -> Mapping[str, Any]:
 
 @pytest.fixture(scope="session")
 def celery_includes() -> list[str]:
-    return ["celery.contrib.testing.tasks", "consortia.tasks", "agreements.tasks"]
+    return [
+        "celery.contrib.testing.tasks",
+        "consortia.tasks",
+        "agreements.tasks",
+        "compute.tasks",
+    ]
 
 
 @pytest.fixture
@@ -213,6 +218,7 @@ def domain_state() -> tuple[Any, ...]:
         Signature,
         SignedDocument,
     )
+    from compute import models as compute
 
     models = (
         Organisation,
@@ -227,6 +233,17 @@ def domain_state() -> tuple[Any, ...]:
         Signature,
         SignedDocument,
         AgreementExport,
+        compute.Provider,
+        compute.Site,
+        compute.Approval,
+        compute.Pool,
+        compute.CapacityChange,
+        compute.Contribution,
+        compute.AllocationRequest,
+        compute.Reservation,
+        compute.UsageRecord,
+        compute.Loan,
+        compute.FairShareAlert,
     )
     return (
         *(list(model.objects.order_by("pk").values()) for model in models),
@@ -247,8 +264,11 @@ def unchanged() -> Callable[[], Any]:
     @contextmanager
     def check() -> Any:
         before = domain_state()
-        yield
-        assert domain_state() == before, "a denied or invalid request changed the database"
+        try:
+            yield
+        finally:
+            # Also when the block raises: `with pytest.raises(...), unchanged():` must check too.
+            assert domain_state() == before, "a denied or invalid request changed the database"
 
     return check
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from consortia.governance.services import AVAILABLE_KINDS
+from consortia.governance.services import available_kinds
 from consortia.governance.tally import Abstentions, QuorumBasis, Rule
 from consortia.models import MotionKind, Vote
 
@@ -22,7 +22,9 @@ RULE_LABELS = {
 
 class MotionForm(forms.Form):
     kind = forms.ChoiceField(
-        choices=[(kind.value, kind.label) for kind in MotionKind if kind in AVAILABLE_KINDS]
+        choices=lambda: [
+            (kind.value, kind.label) for kind in MotionKind if kind in available_kinds()
+        ]
     )
     title = forms.CharField(max_length=300)
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)

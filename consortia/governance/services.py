@@ -43,8 +43,9 @@ from consortia.models import (
 )
 
 REPRESENTATIVES = (Role.CHAIR, Role.STEERING_MEMBER)
-# Kinds whose effect exists today; the others wait for the apps that own them.
-AVAILABLE_KINDS = frozenset(
+# Kinds whose effect exists in this app; the others come with the apps that own their
+# subjects (see available_kinds).
+BUILT_IN_KINDS = frozenset(
     {
         MotionKind.ADMIT_MEMBER,
         MotionKind.SUSPEND_MEMBER,
@@ -98,6 +99,10 @@ def require_proxy_giver(actor: Any, consortium: Consortium) -> None:
             None,
             "give_proxy",
         )
+
+
+def available_kinds() -> frozenset[str]:
+    return BUILT_IN_KINDS | effects.registered_subject_kinds()
 
 
 def rule_spec(motion: Motion) -> RuleSpec:
@@ -173,9 +178,17 @@ def _subject(consortium: Consortium, kind: str, subject_id: Any) -> tuple[str, s
                 {"subject": "Name a meeting of this consortium with minutes not yet approved."}
             )
         return str(meeting), str(meeting.pk), None
+    registered = effects.subject_for(kind)
+    if registered is not None:
+        return registered[1](consortium, subject_id)
     if subject_id not in (None, ""):
         raise ValidationError({"subject": "This kind of motion has no subject."})
     return "", "", None
+
+
+def _subject_type(kind: str) -> str:
+    registered = effects.subject_for(kind)
+    return registered[0] if registered else SUBJECT_TYPES.get(MotionKind(kind), "")
 
 
 @transaction.atomic
@@ -194,10 +207,14 @@ def motion_propose(
     abstentions: str = Abstentions.EXCLUDED,
     blocking_minority: Decimal | None = None,
     results_hidden: bool = False,
+    referral: bool = False,
 ) -> Motion:
     """Open a motion now. Voters and weights are snapshotted; the organisation the motion is
-    about is recused; founding members hold a veto over charter amendments."""
-    if not represents(actor, consortium.pk):
+    about is recused; founding members hold a veto over charter amendments.
+
+    ``referral``: another body's service (the capacity board's) has checked that ``actor`` may
+    put this decision to the committee, though they do not sit on it."""
+    if not referral and not represents(actor, consortium.pk):
         raise _denied(
             "Only the chair and steering-committee members propose motions.",
             consortium.pk,
@@ -205,8 +222,8 @@ def motion_propose(
             "propose_motion",
         )
     errors: dict[str, str] = {}
-    if kind not in AVAILABLE_KINDS:
-        errors["kind"] = f"Choose one of: {', '.join(sorted(AVAILABLE_KINDS))}."
+    if kind not in available_kinds():
+        errors["kind"] = f"Choose one of: {', '.join(sorted(available_kinds()))}."
     if rule not in Rule.__members__.values():
         errors["rule"] = f"Choose one of: {', '.join(Rule)}."
     if quorum_basis not in QuorumBasis.__members__.values():
@@ -233,7 +250,7 @@ def motion_propose(
         kind=kind,
         title=title.strip(),
         text=text.strip(),
-        subject_type=SUBJECT_TYPES.get(MotionKind(kind), ""),
+        subject_type=_subject_type(kind),
         subject_id=subject,
         subject_display=display,
         subject_organisation_id=subject_organisation,
@@ -250,12 +267,14 @@ def motion_propose(
     members = Membership.objects.filter(
         consortium=consortium, status=Membership.Status.ACTIVE
     ).select_related("organisation")
+    vetoes = effects.veto_holders(kind, consortium, subject)
     MotionVoter.objects.bulk_create(
         MotionVoter(
             motion=motion,
             organisation_id=membership.organisation_id,
             weight=membership.voting_weight,
-            veto_right=kind == MotionKind.AMEND_CHARTER and membership.is_founding,
+            veto_right=(kind == MotionKind.AMEND_CHARTER and membership.is_founding)
+            or membership.organisation_id in vetoes,
             recused=membership.organisation_id == subject_organisation,
             recusal_reason="The motion is about this organisation"
             if membership.organisation_id == subject_organisation
@@ -534,6 +553,9 @@ def _close(motion: Motion, *, actor: User | None) -> Motion:
     effect = effects.effect_for(motion.kind)
     if motion.status == Motion.Status.PASSED and effect is not None:
         effect(motion)
+    failure = effects.failure_for(motion.kind)
+    if motion.status == Motion.Status.FAILED and failure is not None:
+        failure(motion)
     notifications.closed(motion)
     return motion
 

@@ -206,7 +206,7 @@ def test_only_representatives_propose_and_vote(committee: Committee, unchanged: 
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
-        ({"kind": "approve_allocation"}, "kind"),
+        ({"kind": "declare_war"}, "kind"),
         ({"closes_at": "past"}, "closes_at"),
         ({"quorum": Decimal("1.5")}, "quorum"),
         ({"rule": "loudest_wins"}, "rule"),
