@@ -207,6 +207,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.audit_seal_checkpoints",
         "schedule": timedelta(minutes=env.integer("AUDIT_CHECKPOINT_MINUTES", 15, minimum=1)),
     },
+    "fair-share-alerts": {
+        "task": "compute.tasks.fair_share_alerts",
+        "schedule": timedelta(hours=24),
+    },
     "health-check-daily": {
         "task": "consortia.tasks.health_check_daily",
         "schedule": timedelta(hours=24),

@@ -9,6 +9,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("consortia.api.urls")),
     path("", include("audit.api.urls")),
     path("", include("agreements.api.urls")),
+    path("", include("compute.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
@@ -28,4 +29,5 @@ urlpatterns = [
     path("", include("consortia.urls")),
     path("", include("audit.urls")),
     path("", include("agreements.urls")),
+    path("", include("compute.urls")),
 ]

@@ -6,3 +6,32 @@ class ComputeConfig(AppConfig):
 
     name = "compute"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from compute import allocations, directory
+        from consortia.governance import effects
+
+        effects.register(
+            "approve_allocation",
+            allocations.approved_by_motion,
+            subject=("compute.allocationrequest", allocations.request_under_vote),
+            on_failure=allocations.rejected_by_motion,
+            vetoes=allocations.dataset_owners,
+        )
+        effects.register(
+            "approve_provider",
+            directory.approved_by_motion,
+            subject=("compute.provider", directory.motion_subject),
+        )
+
+        from compute import health as compute_health
+        from consortia import health
+
+        health.register("pool_sites", compute_health.pool_sites)
+        health.register("fair_share", compute_health.fair_share)
+        health.register("capacity_requests_waiting", compute_health.requests_waiting)
+
+        from compute.views import consortium_panel
+        from consortia import panels
+
+        panels.register("compute", "compute/panel.html", consortium_panel)

@@ -174,3 +174,38 @@ def test_a_committee_member_votes_in_a_minute(watched: Watched, world: World) ->
     page.wait_for_selector("text=Your vote is recorded")
     assert "For 1" in page.locator("ol.steps").inner_text()
     assert watched.failed == []
+
+
+def test_the_capacity_board_approves_and_the_timeline_shows_it(
+    watched: Watched, world: World
+) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    from compute import allocations
+    from tests.compute.conftest import make_grid
+
+    grid = make_grid(world)
+    starts = timezone.now().replace(microsecond=0) + datetime.timedelta(days=3)
+    request = allocations.request_submit(
+        actor=grid.technician,
+        pool=grid.pool,
+        gpus=6,
+        starts_at=starts,
+        ends_at=starts + datetime.timedelta(days=7),
+        purpose="Evaluation sweep",
+        sites=[grid.paris],
+    )
+    page = watched.page
+    watched.sign_in("board_c")
+    page.goto(f"/compute/pools/{grid.pool.pk}/")
+    assert page.locator("#timeline svg g.timeline-row").count() == 0
+    page.goto(f"/compute/requests/{request.pk}/")
+    page.check("input[name=decision][value=approve]")
+    page.click("main button:has-text('Record the decision')")
+    page.wait_for_selector("text=Approved")
+    page.goto(f"/compute/pools/{grid.pool.pk}/")
+    assert page.locator("#timeline svg g.timeline-row").count() == 1
+    assert "Request 1" in page.locator("#reservations").inner_text()
+    assert watched.failed == []

@@ -1,0 +1,16 @@
+from rest_framework.routers import SimpleRouter
+
+from compute.api import views
+
+router = SimpleRouter(use_regex_path=False)
+router.register("providers", views.ProviderViewSet, basename="compute-provider")
+router.register("sites", views.SiteViewSet, basename="compute-site")
+router.register("compute-approvals", views.ApprovalViewSet, basename="compute-approval")
+router.register("pools", views.PoolViewSet, basename="pool")
+router.register(
+    "allocation-requests", views.AllocationRequestViewSet, basename="allocation-request"
+)
+router.register("reservations", views.ReservationViewSet, basename="reservation")
+router.register("loans", views.LoanViewSet, basename="loan")
+
+urlpatterns = [*router.urls]
