@@ -55,8 +55,11 @@ class Command(BaseCommand):
 
         seed_governance()
         # The apps built on this one add their demo data (see each app's demo module).
-        for module in ("agreements.demo",):
-            importlib.import_module(module).seed_agreements()
+        for module, seeder in (
+            ("agreements.demo", "seed_agreements"),
+            ("compute.demo", "seed_compute"),
+        ):
+            getattr(importlib.import_module(module), seeder)()
         if scale:
             from consortia.scale import seed_scale
 
