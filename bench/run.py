@@ -301,7 +301,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument(
-        "--only", choices=["api", "audit", "agreements", "documents"], help="Run one part only."
+        "--only",
+        choices=["api", "audit", "agreements", "documents", "compute"],
+        help="Run one part only.",
     )
     parser.add_argument("--verify-events", type=int, default=1_000_000)
     parser.add_argument(
@@ -318,6 +320,10 @@ def main() -> None:
         if arguments.only != "documents":
             agreements_bench(arguments.server)
         documents_bench(arguments.server)
+    if arguments.only in (None, "compute"):
+        if arguments.only == "compute":
+            prepare(arguments.server, "alliance_bench", 1)
+        compute_bench(arguments.server)
     if arguments.only in (None, "audit"):
         from bench import audit_bench
 
@@ -362,6 +368,23 @@ def agreements_bench(server: str) -> None:
     log(
         f"  redline of two 200-clause versions ({results['changes']} clauses compared): median {results['redline_ms']:.1f} ms;"
         f" reading the two versions' clauses (floor): {results['read_ms']:.1f} ms ({results['redline_ms'] / results['read_ms']:.1f}x)"
+    )
+
+
+def compute_bench(server: str) -> None:
+    results = run_module("compute_measure", environment(f"{server}/alliance_bench"))
+    booking, fair = results["overbooking"], results["fair_share"]
+    log("\nShared compute at size")
+    log(
+        f"  overbooking check with {booking['reservations']:,} reservations in the pool: check median"
+        f" {booking['check_ms']:.2f} ms, whole approval median {booking['approval_ms']:.2f} ms;"
+        f" inserting one reservation unchecked (floor) {booking['floor_ms']:.2f} ms"
+        f" (check {booking['check_ratio']:.1f}x, approval {booking['approval_ratio']:.1f}x the floor)"
+    )
+    log(
+        f"  fair share for {fair['members']} members over {fair['rows']:,} daily usage rows, in the"
+        f" database: median {fair['fair_share_ms']:.0f} ms; plain SUM ... GROUP BY (floor)"
+        f" {fair['floor_ms']:.0f} ms ({fair['ratio']:.2f}x) [loaded by COPY in {fair['load_s']:.0f} s]"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 from decimal import Decimal
@@ -371,3 +372,51 @@ def test_a_datasets_owner_holds_a_veto_over_capacity_voted_onto_its_data(grid: G
     )
     request.refresh_from_db()
     assert request.status == AllocationRequest.Status.REJECTED
+
+
+@requires_postgres
+def test_the_database_sweep_finds_the_same_tightest_instant_as_python(grid: Grid) -> None:
+    """PostgreSQL sums the overlapping reservations itself; the Python sweep (used on SQLite)
+    is the reference. Random reservations, capacity changing mid-window, many windows."""
+    import random
+
+    from compute.models import CapacityChange
+
+    rng = random.Random(7)  # noqa: S311 - reproducible test data
+    holder = submit(grid, gpus=1)
+    CapacityChange.objects.create(
+        pool=grid.pool,
+        site=grid.paris,
+        effective_at=at("2027-01-15", 6),
+        gpus=40,
+        recorded_by=grid.world.chair,
+    )
+    for _ in range(300):
+        starts = at("2027-01-01") + datetime.timedelta(hours=rng.randrange(60 * 24))
+        capacity.hold(
+            pool=grid.pool,
+            site=grid.paris,
+            request=holder,
+            gpus=rng.randint(1, 3),
+            starts_at=starts,
+            ends_at=starts + datetime.timedelta(hours=rng.randint(1, 24 * 12)),
+        )
+    grid.pool.refresh_from_db()
+    for _ in range(60):
+        start = at("2026-12-20") + datetime.timedelta(hours=rng.randrange(80 * 24))
+        end = start + datetime.timedelta(hours=rng.randint(1, 24 * 20))
+        for from_reserve in (False, True):
+            keep = Decimal(1) if from_reserve else 1 - grid.pool.board_reserve
+            steps = capacity.capacity_steps(grid.pool, grid.paris, start, end)
+            segments = [
+                (
+                    when,
+                    steps[index + 1][0] if index + 1 < len(steps) else end,
+                    gpus,
+                    int(gpus * keep),
+                )
+                for index, (when, gpus) in enumerate(steps)
+            ]
+            expected = capacity._tightest_in_python(grid.pool, grid.paris.pk, start, end, segments)
+            found = capacity.tightest(grid.pool, grid.paris, start, end, from_reserve=from_reserve)
+            assert found == expected, (start, end, from_reserve)
