@@ -218,7 +218,8 @@ def _pool_inputs(
         .order_by()
     ):
         decayed[row["organisation_id"]] = float(row["decayed"] or 0.0)
-        used_30d[row["organisation_id"]] = row["recent"] or Decimal(0)
+        # SQLite sums decimals as floats; the ledger keeps hundredths.
+        used_30d[row["organisation_id"]] = Decimal(row["recent"] or 0).quantize(Decimal("0.01"))
     return contribution_share, share, decayed, used_30d
 
 
