@@ -34,6 +34,7 @@ urlpatterns = [
     path("motions/<int:pk>/", governance_views.motion_detail, name="motion"),
     path("motions/<int:pk>/vote/", governance_views.motion_vote, name="motion-vote"),
     path("motions/<int:pk>/recuse/", governance_views.motion_recuse, name="motion-recuse"),
+    path("motions/<int:pk>/settings/", governance_views.motion_settings, name="motion-settings"),
     path("organisations/", views.organisation_list, name="organisation-list"),
     path("organisations/new/", views.organisation_create, name="organisation-create"),
     path("organisations/<int:pk>/", views.organisation_detail, name="organisation-detail"),

@@ -219,12 +219,17 @@ def domain_state() -> tuple[Any, ...]:
         SignedDocument,
     )
     from compute import models as compute
+    from consortia.models import Motion, MotionVoter, Proxy, Vote
 
     models = (
         Organisation,
         Consortium,
         Membership,
         RoleAssignment,
+        Motion,
+        MotionVoter,
+        Vote,
+        Proxy,
         Agreement,
         Party,
         AgreementVersion,

@@ -69,6 +69,14 @@ class VoteForm(forms.Form):
         field.choices = organisations
 
 
+class MotionSettingsForm(forms.Form):
+    """The one setting that may change once voting has opened: hiding the tally."""
+
+    results_hidden = forms.BooleanField(
+        initial=True, widget=forms.HiddenInput, label="Hide the tally until the close"
+    )
+
+
 class RecuseForm(forms.Form):
     reason = forms.CharField(max_length=500, label="Conflict of interest")
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
@@ -301,6 +301,93 @@ def _locked_open(motion: Motion) -> Motion:
     motion = Motion.objects.select_for_update().get(pk=motion.pk)
     if motion.status != Motion.Status.OPEN or motion.closes_at <= timezone.now():
         raise ValidationError("Voting on this motion has closed.")
+    return motion
+
+
+# What may not change once voting has opened (a motion opens when it is proposed): members
+# vote on the question, the rule and the deadline as they stood when their vote was cast.
+LOCKED_SETTINGS = {
+    "kind": "The kind of motion cannot change once voting has opened.",
+    "title": "The title cannot change once voting has opened: members vote on what it said.",
+    "text": "The text cannot change once voting has opened: members vote on what it said.",
+    "closes_at": "The closing time cannot change once voting has opened.",
+    "rule": "The voting rule cannot change once voting has opened.",
+    "quorum_basis": "The quorum basis cannot change once voting has opened.",
+    "quorum": "The quorum cannot change once voting has opened.",
+    "abstentions": "How abstentions count cannot change once voting has opened.",
+    "weighted_threshold": "The weighted threshold cannot change once voting has opened.",
+    "member_threshold": "The member threshold cannot change once voting has opened.",
+    "weight_threshold": "The weight threshold cannot change once voting has opened.",
+    "blocking_minority": "The blocking minority cannot change once voting has opened.",
+}
+NOT_A_SETTING = "This is not a setting of a motion that can change."
+
+
+def may_update_motion(user: Any, motion: Motion) -> bool:
+    """The proposer and the consortium's chair may tighten an open motion's settings."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return motion.proposed_by_id == user.pk or Role.CHAIR in (
+        permissions.standing(user, motion.consortium_id).roles
+    )
+
+
+def require_motion_editor(actor: Any, motion: Motion) -> None:
+    if not may_update_motion(actor, motion):
+        raise _denied(
+            "Only the proposer and the chair change a motion's settings.",
+            motion.consortium_id,
+            motion,
+            "change_motion",
+        )
+
+
+def _same_value(motion: Motion, field: str, value: Any) -> bool:
+    """Whether ``value`` is what the motion already holds (sending it back is no change)."""
+    model_field = Motion._meta.get_field(field)
+    assert isinstance(model_field, models.Field), "only the motion's own columns compare"
+    try:
+        return bool(model_field.to_python(value) == getattr(motion, field))
+    except (ValidationError, TypeError, ValueError):
+        return False
+
+
+@transaction.atomic
+def motion_update(*, actor: User, motion: Motion, **changes: Any) -> Motion:
+    """Change an open motion's settings. Voting opens when a motion is proposed, so a
+    setting may only become stricter: the one change allowed is hiding the tally until the
+    close. Anything else (the rule, quorum, thresholds, deadline, wording, showing a hidden
+    tally again, or a field motions do not have) is refused, field by field, and nothing is
+    written."""
+    require_motion_editor(actor, motion)
+    motion = _locked_open(motion)
+    errors: dict[str, str] = {}
+    for field, value in changes.items():
+        if field == "results_hidden":
+            if not isinstance(value, bool):
+                errors[field] = "Say true or false."
+            elif motion.results_hidden and not value:
+                errors[field] = (
+                    "Hidden results stay hidden until the close: once voting has opened, a "
+                    "setting may only become stricter."
+                )
+        elif field in LOCKED_SETTINGS:
+            if not _same_value(motion, field, value):
+                errors[field] = LOCKED_SETTINGS[field]
+        else:
+            errors[field] = NOT_A_SETTING
+    if errors:
+        raise ValidationError(errors)
+    if changes.get("results_hidden") is True and not motion.results_hidden:
+        motion.results_hidden = True
+        motion.save(update_fields=["results_hidden"])
+        audit_record(
+            action=Action.UPDATE,
+            actor=actor,
+            consortium_id=motion.consortium_id,
+            target=motion,
+            changes={"results_hidden": {"before": False, "after": True}},
+        )
     return motion
 
 

@@ -18,7 +18,14 @@ from alliance.auth import acting_user
 from consortia import permissions
 from consortia.forms import apply_service_errors, as_utc
 from consortia.governance import selectors, services
-from consortia.governance.forms import RULE_LABELS, MotionForm, ProxyForm, RecuseForm, VoteForm
+from consortia.governance.forms import (
+    RULE_LABELS,
+    MotionForm,
+    MotionSettingsForm,
+    ProxyForm,
+    RecuseForm,
+    VoteForm,
+)
 from consortia.models import Consortium
 
 
@@ -88,6 +95,10 @@ def _motion_context(request: HttpRequest, motion: Any, **forms: Any) -> dict[str
         "rule_label": RULE_LABELS.get(motion.rule, motion.rule),
         "vote_form": forms.get("vote_form") or VoteForm(organisations=organisations),
         "recuse_form": forms.get("recuse_form") or RecuseForm(),
+        "settings_form": forms.get("settings_form") or MotionSettingsForm(),
+        "may_hide_results": view.is_open
+        and not motion.results_hidden
+        and services.may_update_motion(request.user, motion),
     }
 
 
@@ -155,6 +166,34 @@ def motion_recuse(request: HttpRequest, pk: int) -> HttpResponseBase:
         request,
         "consortia/motion.html",
         _motion_context(request, motion, recuse_form=form),
+        status=400,
+    )
+
+
+@login_required
+@require_POST
+def motion_settings(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """Tighten an open motion's settings: hide its tally until the close."""
+    motion = selectors.get_motion_for(request.user, pk)
+    services.require_motion_editor(acting_user(request), motion)
+    form = MotionSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.motion_update(
+                actor=acting_user(request),
+                motion=motion,
+                results_hidden=form.cleaned_data["results_hidden"],
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        else:
+            messages.success(request, "The tally stays hidden until the motion closes.")
+            return redirect("consortia:motion", pk=motion.pk)
+    motion.refresh_from_db()
+    return render(
+        request,
+        "consortia/motion.html",
+        _motion_context(request, motion, settings_form=form),
         status=400,
     )
 

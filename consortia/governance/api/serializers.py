@@ -32,6 +32,15 @@ class MotionInput(serializers.Serializer[Any]):
     results_hidden = serializers.BooleanField(default=False)
 
 
+class MotionUpdateInput(serializers.Serializer[Any]):
+    results_hidden = serializers.BooleanField(
+        required=False,
+        help_text="Once voting has opened (when the motion is proposed) a setting may only "
+        "become stricter: true hides the tally until the close. Any other field, or false on "
+        "a motion that hides its tally, is refused with 400 naming the field.",
+    )
+
+
 class VoteInput(serializers.Serializer[Any]):
     choice = serializers.ChoiceField(choices=Vote.Choice.choices)
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")

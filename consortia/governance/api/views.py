@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -33,7 +34,7 @@ class MotionViewSet(InputViewSet):
 
     lookup_value_converter = "int"
     serializer_class = api.MotionDetailOut
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
         return selectors.visible_motions(self.request.user)
@@ -65,6 +66,22 @@ class MotionViewSet(InputViewSet):
         response = _detail(request, motion)
         response.status_code = status.HTTP_201_CREATED
         return response
+
+    @extend_schema(request=api.MotionUpdateInput, responses=api.MotionDetailOut)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        motion = selectors.get_motion_for(request.user, pk)
+        # The right before the input: a reader gets 403 whatever they sent.
+        services.require_motion_editor(acting_user(request), motion)
+        fields = self.validated(api.MotionUpdateInput, partial=True)
+        # Fields the input does not declare go to the service too, which refuses them by
+        # name: a client asking to change the rule must hear that it cannot.
+        others = {key: request.data[key] for key in request.data if key not in fields}
+        if clashing := sorted({"actor", "motion"} & set(others)):
+            raise ValidationError(dict.fromkeys(clashing, services.NOT_A_SETTING))
+        motion = services.motion_update(
+            actor=acting_user(request), motion=motion, **fields, **others
+        )
+        return _detail(request, motion)
 
     @extend_schema(request=api.VoteInput, responses=api.MotionDetailOut)
     @action(detail=True, methods=["post"])
