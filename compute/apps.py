@@ -28,6 +28,8 @@ class ComputeConfig(AppConfig):
         from consortia import health
 
         health.register("pool_sites", compute_health.pool_sites)
+        health.register("pool_exposures", compute_health.pool_exposures)
+        health.register("certifications", compute_health.certifications)
         health.register("fair_share", compute_health.fair_share)
         health.register("capacity_requests_waiting", compute_health.requests_waiting)
 
