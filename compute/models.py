@@ -578,3 +578,9 @@ class FairShareAlert(models.Model):
 def gpu_hours(gpus: int, starts_at: datetime.datetime, ends_at: datetime.datetime) -> Decimal:
     hours = Decimal((ends_at - starts_at).total_seconds()) / Decimal(3600)
     return (gpus * hours).quantize(Decimal("0.1"))
+
+
+# The compliance engine's models live in their own package; named here so Django finds them.
+from compute.compliance.models import Decision as Decision  # noqa: E402
+from compute.compliance.models import Job as Job  # noqa: E402
+from compute.compliance.models import TransferBasis as TransferBasis  # noqa: E402

@@ -40,6 +40,7 @@ REFERENCE_DATA = (
     ("consortia.Jurisdiction", "consortia.migrations.0002_jurisdictions"),
     ("consortia.PartnershipModel", "consortia.migrations.0003_partnership_models"),
     ("agreements.ClauseTemplate", "agreements.migrations.0003_clause_library"),
+    ("compute.TransferBasis", "compute.migrations.0003_transfer_bases"),
 )
 
 
@@ -249,6 +250,8 @@ def domain_state() -> tuple[Any, ...]:
         compute.UsageRecord,
         compute.Loan,
         compute.FairShareAlert,
+        compute.Job,
+        compute.Decision,
     )
     return (
         *(list(model.objects.order_by("pk").values()) for model in models),

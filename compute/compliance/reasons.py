@@ -1,0 +1,166 @@
+"""Reason codes, and the plain values a decision is made of.
+
+Every code is stable: API clients, sweeps and the audit chain key on it. A reason names the
+subject it is about (type, id, display), what the rule expected and what it found, and the
+agreement, version and clause the rule rests on, with a link to the version's page.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Code(enum.StrEnum):
+    DATA_RESIDENCY_VIOLATION = "DATA_RESIDENCY_VIOLATION"
+    SITE_JURISDICTION_NOT_ALLOWED = "SITE_JURISDICTION_NOT_ALLOWED"
+    ADMIN_ACCESS_OUTSIDE_ALLOWED = "ADMIN_ACCESS_OUTSIDE_ALLOWED"
+    PROVIDER_EXTRATERRITORIAL_EXPOSURE = "PROVIDER_EXTRATERRITORIAL_EXPOSURE"
+    CERTIFICATION_EXPIRED = "CERTIFICATION_EXPIRED"
+    SITE_NOT_APPROVED = "SITE_NOT_APPROVED"
+    AGREEMENT_NOT_EXECUTED = "AGREEMENT_NOT_EXECUTED"
+    AGREEMENT_EXPIRED = "AGREEMENT_EXPIRED"
+    PURPOSE_NOT_PERMITTED = "PURPOSE_NOT_PERMITTED"
+    ACTION_NOT_PERMITTED = "ACTION_NOT_PERMITTED"
+    MOVEMENT_NOT_PERMITTED = "MOVEMENT_NOT_PERMITTED"
+    TRANSFER_BASIS_MISSING = "TRANSFER_BASIS_MISSING"
+    ONWARD_TRANSFER_PROHIBITED = "ONWARD_TRANSFER_PROHIBITED"
+    DERIVED_MODEL_RESTRICTED = "DERIVED_MODEL_RESTRICTED"
+    FEDERATED_SAFEGUARD_MISSING = "FEDERATED_SAFEGUARD_MISSING"
+    MISSING_ATTRIBUTE = "MISSING_ATTRIBUTE"
+
+
+class ObligationCode(enum.StrEnum):
+    RETENTION_LIMIT = "RETENTION_LIMIT"
+    ONWARD_TRANSFER_NEEDS_STEERING_APPROVAL = "ONWARD_TRANSFER_NEEDS_STEERING_APPROVAL"
+    PROVIDER_EXTRATERRITORIAL_EXPOSURE = "PROVIDER_EXTRATERRITORIAL_EXPOSURE"
+
+
+class Outcome(enum.StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+    ALLOW_WITH_OBLIGATIONS = "allow_with_obligations"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a reason is about: ``type`` is dataset, site, provider, model, job or clause."""
+
+    type: str
+    id: int | str | None
+    display: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"type": self.type, "id": self.id, "display": self.display}
+
+
+@dataclass(frozen=True)
+class Source:
+    """The agreement, version and clause a rule comes from."""
+
+    agreement_id: int
+    agreement_title: str
+    version_id: int
+    version_number: int
+    clause_id: int
+    clause_number: str
+
+    @property
+    def link(self) -> str:
+        return f"/agreement-versions/{self.version_id}/"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "agreement_id": self.agreement_id,
+            "agreement_title": self.agreement_title,
+            "version_id": self.version_id,
+            "version_number": self.version_number,
+            "clause_id": self.clause_id,
+            "clause_number": self.clause_number,
+            "link": self.link,
+        }
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a job is denied: one broken rule, about one subject."""
+
+    code: Code
+    subject: Subject
+    expected: str
+    actual: str
+    message: str
+    source: Source | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": str(self.code),
+            "subject": self.subject.as_json(),
+            "expected": self.expected,
+            "actual": self.actual,
+            "message": self.message,
+            "source": self.source.as_json() if self.source else None,
+        }
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """Something the job may run under but must honour (retention, an approval to obtain)."""
+
+    code: ObligationCode
+    subject: Subject
+    message: str
+    source: Source | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "code": str(self.code),
+            "subject": self.subject.as_json(),
+            "message": self.message,
+            "source": self.source.as_json() if self.source else None,
+        }
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule checked for one subject, for the explain mode: passed or the code it raised."""
+
+    rule: str
+    subject: Subject
+    passed: bool
+    code: str = ""
+    detail: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "subject": self.subject.as_json(),
+            "passed": self.passed,
+            "code": self.code,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one evaluation, with every reason and obligation, and the checks made."""
+
+    outcome: Outcome
+    reasons: tuple[Reason, ...]
+    obligations: tuple[Obligation, ...]
+    explain: tuple[Check, ...] = field(default=())
+    rules_digest: str = ""
+
+    @property
+    def codes(self) -> set[str]:
+        return {str(reason.code) for reason in self.reasons}
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "outcome": str(self.outcome),
+            "reasons": [reason.as_json() for reason in self.reasons],
+            "obligations": [obligation.as_json() for obligation in self.obligations],
+            "explain": [check.as_json() for check in self.explain],
+            "rules_digest": self.rules_digest,
+        }
