@@ -1,17 +1,19 @@
-"""Who hears about each step of the signing ceremony, by e-mail once the step commits: the
-next signatories when it is their turn, every party's signatory and legal people when the
-agreement is complete or a signatory declines."""
+"""Who hears about each step of the signing ceremony, in the inbox and by e-mail once the step
+commits: the next signatories when it is their turn, every party's signatory and legal people
+when the agreement is complete or a signatory declines."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.urls import reverse
 
 from agreements.models import AgreementVersion, Party, Signature
+from consortia.inbox import Notification, deliver
 from consortia.models import Membership, Role, User
 
 
-def _legal_and_signatories(version: AgreementVersion) -> list[str]:
+def _legal_and_signatories(version: AgreementVersion) -> QuerySet[User]:
     agreement = version.agreement
     organisations = agreement.parties.values_list("organisation_id", flat=True)
     legal = User.objects.filter(
@@ -23,21 +25,15 @@ def _legal_and_signatories(version: AgreementVersion) -> list[str]:
         organisation__memberships__status=Membership.Status.ACTIVE,
     )
     signatories = User.objects.filter(signatory_for__agreement=agreement, is_active=True)
-    return sorted(
-        {address for address in (legal | signatories).values_list("email", flat=True) if address}
-    )
+    return User.objects.filter(Q(pk__in=legal.values("pk")) | Q(pk__in=signatories.values("pk")))
 
 
-def _send(subject: str, body: str, recipients: list[str]) -> None:
-    if not recipients:
-        return
-    from consortia.tasks import send_notice
-
-    transaction.on_commit(lambda: send_notice.delay(subject, body, recipients), robust=True)
+def _sign_path(version: AgreementVersion) -> str:
+    return reverse("agreements:sign", args=[version.pk])
 
 
-def _link(version: AgreementVersion) -> str:
-    return f"{settings.PUBLIC_BASE_URL}/agreement-versions/{version.pk}/sign/"
+def _agreement_path(version: AgreementVersion) -> str:
+    return reverse("agreements:detail", args=[version.agreement_id])
 
 
 def sent_for_signature(version: AgreementVersion) -> None:
@@ -47,14 +43,16 @@ def sent_for_signature(version: AgreementVersion) -> None:
 
 
 def _ask_to_sign(version: AgreementVersion, parties: list[Party]) -> None:
-    recipients = sorted(
-        {party.signatory.email for party in parties if party.signatory and party.signatory.email}
-    )
-    _send(
-        f"Please sign: {version.agreement.title}, version {version.number}",
-        f"{version.agreement.title} (version {version.number}) is waiting for your signature.\n\n"
-        f"Read it and sign or decline here: {_link(version)}\n",
-        recipients,
+    link = settings.PUBLIC_BASE_URL + _sign_path(version)
+    body = f"{version.agreement.title} (version {version.number}) is waiting for your signature."
+    deliver(
+        [party.signatory for party in parties if party.signatory],
+        kind=Notification.Kind.SIGNATURE_REQUESTED,
+        subject=f"Please sign: {version.agreement.title}, version {version.number}",
+        body=body,
+        url=_sign_path(version),
+        consortium=version.agreement.consortium_id,
+        email_body=f"{body}\n\nRead it and sign or decline here: {link}\n",
     )
 
 
@@ -63,12 +61,19 @@ def after_signature(version: AgreementVersion, signature: Signature, *, complete
 
     title = f"{version.agreement.title}, version {version.number}"
     if complete:
-        _send(
-            f"Signed by every party: {title}",
+        body = (
             f"{signature.signatory_display} ({signature.organisation_display}) signed last. "
-            "The executed PDF is being sealed; the agreement becomes executed when it is "
-            f"ready: {settings.PUBLIC_BASE_URL}/agreements/{version.agreement_id}/\n",
+            "The executed PDF is being sealed; the agreement becomes executed when it is ready."
+        )
+        deliver(
             _legal_and_signatories(version),
+            kind=Notification.Kind.AGREEMENT_SIGNED,
+            subject=f"Signed by every party: {title}",
+            body=body,
+            url=_agreement_path(version),
+            consortium=version.agreement.consortium_id,
+            email_body=f"{body.removesuffix('.')}: "
+            f"{settings.PUBLIC_BASE_URL}{_agreement_path(version)}\n",
         )
         return
     # Parties without an order, and those sharing the signer's place, were asked already.
@@ -80,11 +85,18 @@ def after_signature(version: AgreementVersion, signature: Signature, *, complete
 
 
 def after_decline(version: AgreementVersion, signature: Signature) -> None:
-    _send(
-        f"Signature declined: {version.agreement.title}, version {version.number}",
+    body = (
         f"{signature.signatory_display} ({signature.organisation_display}) declined to sign:\n\n"
         f"  {signature.reason}\n\nThe version is back in review and every signature and "
-        f"approval given so far is void: {settings.PUBLIC_BASE_URL}/agreements/"
-        f"{version.agreement_id}/\n",
+        "approval given so far is void."
+    )
+    deliver(
         _legal_and_signatories(version),
+        kind=Notification.Kind.SIGNATURE_DECLINED,
+        subject=f"Signature declined: {version.agreement.title}, version {version.number}",
+        body=body,
+        url=_agreement_path(version),
+        consortium=version.agreement.consortium_id,
+        email_body=f"{body.removesuffix('.')}: "
+        f"{settings.PUBLIC_BASE_URL}{_agreement_path(version)}\n",
     )

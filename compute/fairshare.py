@@ -22,21 +22,18 @@ display only.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import NotSupportedError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import DateField, F, FloatField, Func, Q, Sum, Value
+from django.db.models import DateField, F, FloatField, Func, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Power
 from django.db.models.sql.compiler import SQLCompiler
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import Action
@@ -44,6 +41,7 @@ from audit.services import audit_record
 from compute.capacity import capacity_gpu_hours, lock
 from compute.models import AllocationRequest, FairShareAlert, Loan, Pool, UsageRecord
 from compute.shares import shares
+from consortia.inbox import Notification, deliver
 from consortia.models import Consortium, Membership, Role, User
 
 UTC = datetime.UTC
@@ -347,11 +345,11 @@ def check_alerts(pool: Pool, on: datetime.date | None = None) -> list[FairShareA
     return raised
 
 
-def alert_recipients(pool: Pool, organisation_id: int) -> list[str]:
+def alert_people(pool: Pool, organisation_id: int) -> QuerySet[User]:
     """The member's chair and steering representatives, and the pool's capacity board."""
     consortium_id = pool.consortium_id
     # One filter() call, so each branch constrains a single role assignment row.
-    people = User.objects.filter(
+    return User.objects.filter(
         Q(
             role_assignments__consortium_id=consortium_id,
             role_assignments__role__in=[Role.CHAIR, Role.STEERING_MEMBER],
@@ -365,28 +363,28 @@ def alert_recipients(pool: Pool, organisation_id: int) -> list[str]:
         ),
         is_active=True,
     )
+
+
+def alert_recipients(pool: Pool, organisation_id: int) -> list[str]:
+    """The e-mail addresses of ``alert_people``."""
+    people = alert_people(pool, organisation_id)
     return sorted({address for address in people.values_list("email", flat=True) if address})
 
 
 def _notify(pool: Pool, alert: FairShareAlert, row: MemberFairShare) -> None:
-    recipients = alert_recipients(pool, alert.organisation_id)
-    if not recipients:
-        return
-    from consortia.tasks import send_notice
-
     if alert.kind == FairShareAlert.Kind.OVERUSE:
         subject = f"Fair share: {row.organisation_name} is using more than its share of {pool.name}"
         why = f"more than {pool.overuse_multiple}x its share"
     else:
         subject = f"Fair share: {row.organisation_name} is starved in {pool.name}"
         why = f"less than {pool.starvation_fraction}x its share while a request of it waits"
-    body = (
-        f"{row.organisation_name} has used {row.usage_fraction:.1%} of the recent (decayed) "
+    deliver(
+        alert_people(pool, alert.organisation_id),
+        kind=Notification.Kind.FAIR_SHARE_ALERT,
+        subject=subject,
+        body=f"{row.organisation_name} has used {row.usage_fraction:.1%} of the recent (decayed) "
         f"usage of {pool.name} for a share of {row.share:.1%}: {alert.ratio}x its share, {why}.\n"
-        f"Its fair-share factor is {row.factor:.3f}."
-    )
-    with contextlib.suppress(NoReverseMatch):  # the pool pages may not be wired up yet
-        body += "\n\n" + settings.PUBLIC_BASE_URL + reverse("compute:pool", args=[pool.pk])
-    transaction.on_commit(
-        functools.partial(send_notice.delay, subject, body + "\n", recipients), robust=True
+        f"Its fair-share factor is {row.factor:.3f}.",
+        url=reverse("compute:pool", args=[pool.pk]),
+        consortium=pool.consortium_id,
     )

@@ -606,7 +606,9 @@ class HealthReport(models.Model):
         return f"{self.consortium}: {self.score} on {self.ran_at:%Y-%m-%d}"
 
 
-# Meetings (consortia/meetings.py), the risk register and the operationalization plan
-# (consortia/planning.py) live in modules of their own; importing them registers them here.
+# The inbox (consortia/inbox.py), meetings (consortia/meetings.py), the risk register and the
+# operationalization plan (consortia/planning.py) live in modules of their own; importing them
+# registers them here.
+from consortia.inbox import Notification  # noqa: E402,F401
 from consortia.meetings import Meeting  # noqa: E402,F401
 from consortia.planning import Milestone, Risk  # noqa: E402,F401

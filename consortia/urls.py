@@ -1,6 +1,13 @@
 from django.urls import path
 
-from consortia import account_views, health_views, meeting_views, planning_views, views
+from consortia import (
+    account_views,
+    health_views,
+    inbox_views,
+    meeting_views,
+    planning_views,
+    views,
+)
 from consortia.governance import views as governance_views
 
 app_name = "consortia"
@@ -39,6 +46,10 @@ urlpatterns = [
     path("organisations/new/", views.organisation_create, name="organisation-create"),
     path("organisations/<int:pk>/", views.organisation_detail, name="organisation-detail"),
     path("organisations/<int:pk>/edit/", views.organisation_edit, name="organisation-edit"),
+    path("inbox/", inbox_views.inbox_list, name="inbox"),
+    path("inbox/read-all/", inbox_views.inbox_read_all, name="inbox-read-all"),
+    path("inbox/<int:pk>/read/", inbox_views.inbox_read, name="inbox-read"),
+    path("inbox/<int:pk>/open/", inbox_views.inbox_open, name="inbox-open"),
     path("account/tokens/", account_views.token_list, name="tokens"),
     path("account/tokens/<str:token_key>/revoke/", account_views.token_revoke, name="token-revoke"),
     path("consortia/<int:pk>/risks/", planning_views.risk_list, name="risks"),

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from consortia import meeting_api, planning_api
+from consortia import inbox_api, meeting_api, planning_api
 from consortia.api import views
 from consortia.governance.api import views as governance_views
 
@@ -15,5 +15,6 @@ router.register("proxies", governance_views.ProxyViewSet, basename="proxy")
 router.register("risks", planning_api.RiskViewSet, basename="risk")
 router.register("milestones", planning_api.MilestoneViewSet, basename="milestone")
 router.register("meetings", meeting_api.MeetingViewSet, basename="meeting")
+router.register("notifications", inbox_api.NotificationViewSet, basename="notification")
 
 urlpatterns = router.urls

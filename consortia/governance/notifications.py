@@ -1,16 +1,18 @@
-"""Who hears about a motion, by e-mail once the change commits: the steering committee when
-it opens, and everyone on the committee with the outcome when it closes."""
+"""Who hears about a motion, in the inbox and by e-mail once the change commits: the steering
+committee when it opens, those who have not voted when it is about to close, and everyone on
+the committee with the outcome when it closes."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 
+from consortia.inbox import Notification, deliver
 from consortia.models import Membership, Motion, Role, User
 
 
-def _committee(motion: Motion, *, not_voted_only: bool = False) -> list[str]:
+def _committee(motion: Motion, *, not_voted_only: bool = False) -> QuerySet[User]:
     people = User.objects.filter(
         is_active=True,
         role_assignments__consortium_id=motion.consortium_id,
@@ -23,22 +25,33 @@ def _committee(motion: Motion, *, not_voted_only: bool = False) -> list[str]:
         people = people.exclude(
             organisation_id__in=motion.votes.filter(superseded=False).values("organisation_id")
         )
-    return sorted({address for address in people.values_list("email", flat=True) if address})
+    return people
 
 
-def _send(motion: Motion, subject: str, body: str, recipients: list[str]) -> None:
-    if not recipients:
-        return
-    from consortia.tasks import send_notice
-
-    link = settings.PUBLIC_BASE_URL + reverse("consortia:motion", args=[motion.pk])
-    text = f"{body}\n\n{link}\n"
-    transaction.on_commit(lambda: send_notice.delay(subject, text, recipients), robust=True)
+def _send(
+    motion: Motion,
+    kind: str,
+    subject: str,
+    body: str,
+    people: QuerySet[User],
+    details: str = "",
+) -> None:
+    path = reverse("consortia:motion", args=[motion.pk])
+    deliver(
+        people,
+        kind=kind,
+        subject=subject,
+        body=body,
+        url=path,
+        consortium=motion.consortium_id,
+        email_body=f"{body}{details}\n\n{settings.PUBLIC_BASE_URL}{path}\n",
+    )
 
 
 def opened(motion: Motion) -> None:
     _send(
         motion,
+        Notification.Kind.MOTION_OPENED,
         f"Vote: motion {motion.number} of {motion.consortium.name}",
         f"{motion.title}\n\nVoting is open until {motion.closes_at:%d %b %Y %H:%M} UTC.",
         _committee(motion),
@@ -48,6 +61,7 @@ def opened(motion: Motion) -> None:
 def closing_soon(motion: Motion) -> None:
     _send(
         motion,
+        Notification.Kind.MOTION_CLOSING,
         f"Closing soon: motion {motion.number} of {motion.consortium.name}",
         f"{motion.title}\n\nYour organisation has not voted; voting closes at "
         f"{motion.closes_at:%d %b %Y %H:%M} UTC.",
@@ -60,10 +74,12 @@ def closed(motion: Motion) -> None:
     reason = motion.outcome_reason.replace("_", " ")
     _send(
         motion,
+        Notification.Kind.MOTION_CLOSED,
         f"Motion {motion.number} {outcome}: {motion.title}",
         f"Motion {motion.number} of {motion.consortium.name} has {outcome}"
         + (f" ({reason})" if motion.status == Motion.Status.FAILED else "")
-        + ".\n\n"
-        + "\n".join(motion.tally_steps),
+        + ".",
         _committee(motion),
+        # The tally goes by e-mail; the inbox links to the motion's page, which shows it.
+        details="\n\n" + "\n".join(motion.tally_steps),
     )
