@@ -208,6 +208,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.audit_seal_checkpoints",
         "schedule": timedelta(minutes=env.integer("AUDIT_CHECKPOINT_MINUTES", 15, minimum=1)),
     },
+    "compliance-sweep": {
+        "task": "compute.tasks.compliance_sweep",
+        "schedule": timedelta(hours=1),
+    },
     "fair-share-alerts": {
         "task": "compute.tasks.fair_share_alerts",
         "schedule": timedelta(hours=24),

@@ -8,6 +8,10 @@ class ComputeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from compute.compliance import triggers
+
+        triggers.connect()
+
         from compute import allocations, directory
         from consortia.governance import effects
 

@@ -582,5 +582,6 @@ def gpu_hours(gpus: int, starts_at: datetime.datetime, ends_at: datetime.datetim
 
 # The compliance engine's models live in their own package; named here so Django finds them.
 from compute.compliance.models import Decision as Decision  # noqa: E402
+from compute.compliance.models import Finding as Finding  # noqa: E402
 from compute.compliance.models import Job as Job  # noqa: E402
 from compute.compliance.models import TransferBasis as TransferBasis  # noqa: E402

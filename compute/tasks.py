@@ -13,3 +13,20 @@ def fair_share_alerts() -> int:
     from compute.models import Pool
 
     return sum(len(fairshare.check_alerts(pool)) for pool in Pool.objects.all())
+
+
+@shared_task(ignore_result=True)
+def compliance_sweep() -> int:
+    """Hourly: re-evaluate every live job of every consortium; returns findings opened."""
+    from compute.compliance import sweeps
+
+    return sweeps.sweep_all().opened
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def compliance_sweep_consortium(consortium_id: int) -> int:
+    """At once, when something a decision rests on changes in a consortium. Idempotent: a
+    re-delivered or overlapping run opens nothing twice."""
+    from compute.compliance import sweeps
+
+    return sweeps.sweep_consortium(consortium_id).opened

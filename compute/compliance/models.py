@@ -193,3 +193,62 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} at {self.decided_at:%Y-%m-%d %H:%M}"
+
+
+class Finding(models.Model):
+    """A rule a live job breaks, found by a sweep: open until people acknowledge and resolve
+    it, or until a sweep no longer finds it. One unresolved finding per job, code and subject,
+    so a sweep run twice opens nothing new."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    consortium = models.ForeignKey(
+        Consortium, on_delete=models.PROTECT, related_name="compliance_findings"
+    )
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="findings")
+    owner = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The organisation whose job it is, which must act.",
+    )
+    key = models.CharField(max_length=64, help_text="SHA-256 of job, code and subject.")
+    code = models.CharField(max_length=40)
+    severity = models.CharField(max_length=8, default="high")
+    subject = models.JSONField(default=dict)
+    message = models.TextField()
+    expected = models.TextField(blank=True)
+    actual = models.TextField(blank=True)
+    source = models.JSONField(
+        null=True, blank=True, help_text="The agreement, version and clause the rule rests on."
+    )
+    status = models.CharField(max_length=14, choices=Status.choices, default=Status.OPEN)
+    note = models.TextField(blank=True)
+    opened_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=~Q(status="resolved"),
+                name="compliance_finding_one_unresolved",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "acknowledged", "resolved"]),
+                name="compliance_finding_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["consortium", "status"], name="compliance_finding_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.code} on {self.subject.get('display', '')} ({self.get_status_display()})"

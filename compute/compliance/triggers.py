@@ -1,0 +1,72 @@
+"""Sweep at once when something a decision rests on changes: an agreement version executed or
+superseded, an agreement expired or terminated, an approval revoked, a certificate or exposure
+recorded, a transfer basis changed, a membership ended.
+
+Model signals rather than calls from the services, so the lower apps (agreements, consortia)
+need not know compute exists. Each change queues one sweep per consortium on commit, and only
+for consortia with live jobs; directory changes (certificates, exposures, transfer bases) reach
+every such consortium.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.utils import timezone
+
+_pending: set[int] = set()
+
+
+def _consortia_with_live_jobs(consortium_id: int | None) -> list[int]:
+    from compute.compliance.models import Job
+    from compute.compliance.sweeps import LIVE
+
+    jobs = Job.objects.filter(status__in=LIVE, ends_at__gt=timezone.now())
+    if consortium_id is not None:
+        jobs = jobs.filter(consortium_id=consortium_id)
+    return list(jobs.values_list("consortium_id", flat=True).distinct())
+
+
+def _queue(consortium_id: int | None) -> None:
+    for target in _consortia_with_live_jobs(consortium_id):
+        if target in _pending:
+            continue
+        _pending.add(target)
+        transaction.on_commit(_sender(target), robust=True)
+
+
+def _sender(consortium_id: int) -> Any:
+    def sweep_consortium_on_commit() -> None:
+        from compute.tasks import compliance_sweep_consortium
+
+        _pending.discard(consortium_id)
+        compliance_sweep_consortium.delay(consortium_id)
+
+    return sweep_consortium_on_commit
+
+
+def _of_consortium(sender: Any, instance: Any, **kwargs: Any) -> None:
+    _queue(instance.consortium_id)
+
+
+def _of_agreement(sender: Any, instance: Any, **kwargs: Any) -> None:
+    _queue(instance.agreement.consortium_id)
+
+
+def _of_directory(sender: Any, instance: Any, **kwargs: Any) -> None:
+    _queue(None)
+
+
+def connect() -> None:
+    from agreements.models import Agreement, AgreementVersion
+    from compute.compliance.models import TransferBasis
+    from compute.models import Approval, Certification, Exposure
+    from consortia.models import Membership
+
+    for owned in (Agreement, Approval, Membership):
+        post_save.connect(_of_consortium, sender=owned, dispatch_uid=f"compliance-{owned}")
+    post_save.connect(_of_agreement, sender=AgreementVersion, dispatch_uid="compliance-version")
+    for shared in (Certification, Exposure, TransferBasis):
+        post_save.connect(_of_directory, sender=shared, dispatch_uid=f"compliance-{shared}")
