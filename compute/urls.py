@@ -2,7 +2,13 @@
 
 from django.urls import path
 
-from compute import directory_views, pool_views, request_views, statement_views
+from compute import (
+    compliance_views,
+    directory_views,
+    pool_views,
+    request_views,
+    statement_views,
+)
 
 app_name = "compute"
 
@@ -101,5 +107,16 @@ urlpatterns = [
         "compute/approvals/<int:pk>/revoke/",
         directory_views.approval_revoke,
         name="approval-revoke",
+    ),
+    # Compliance
+    path(
+        "compute/consortia/<int:consortium_pk>/compliance/",
+        compliance_views.compliance_page,
+        name="compliance",
+    ),
+    path(
+        "compute/compliance/decisions/<int:pk>/",
+        compliance_views.decision_detail,
+        name="compliance-decision",
     ),
 ]

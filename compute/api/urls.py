@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from compute.api import views
+from compute.api import compliance_views, views
 
 router = SimpleRouter(use_regex_path=False)
 router.register("providers", views.ProviderViewSet, basename="compute-provider")
@@ -12,5 +12,11 @@ router.register(
 )
 router.register("reservations", views.ReservationViewSet, basename="reservation")
 router.register("loans", views.LoanViewSet, basename="loan")
+router.register(
+    "compliance/decisions",
+    compliance_views.ComplianceDecisionViewSet,
+    basename="compliance-decision",
+)
+router.register("compliance/jobs", compliance_views.ComplianceJobViewSet, basename="compliance-job")
 
 urlpatterns = [*router.urls]

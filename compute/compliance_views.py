@@ -1,0 +1,95 @@
+"""Browser pages of the compliance engine: a consortium's decision log with a "what if" form,
+and one decision with every rule the engine checked.
+
+A what-if stores no Job, but its decision is stored and audited like every decision. Every
+reader of the consortium reads the log; members who request capacity or report usage check
+jobs (a read-only role sees no form and gets 403 on POST); outside the consortium, 404.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from alliance.auth import acting_user
+from compute import compliance_selectors as selectors
+from compute.compliance import services
+from compute.compliance_forms import WhatIfForm
+from compute.views import consortium_for, run_service
+from consortia.models import Consortium
+
+
+def _what_if_form(request: HttpRequest, consortium: Consortium, data: Any = None) -> WhatIfForm:
+    user = request.user
+    return WhatIfForm(
+        data,
+        datasets=selectors.consortium_datasets(actor=user, consortium_id=consortium.pk),
+        models=selectors.consortium_models(actor=user, consortium_id=consortium.pk),
+        sites=selectors.directory_sites(actor=user),
+        jurisdictions=selectors.jurisdictions(),
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def compliance_page(request: HttpRequest, consortium_pk: int) -> HttpResponse:
+    """The decision log, newest first, and the what-if form for those who may check jobs."""
+    consortium = consortium_for(request, consortium_pk)
+    user = request.user
+    may_check = selectors.may_check_jobs(user, consortium.pk)
+    form: WhatIfForm | None = None
+    decision = None
+    status = 200
+    if request.method == "POST":
+        selectors.require_check_jobs(user, consortium.pk)
+        form = _what_if_form(request, consortium, request.POST)
+        status = 400
+        if form.is_valid():
+            bound = form
+            decision, status = run_service(
+                bound,
+                lambda: services.decide_and_record(
+                    actor=acting_user(request),
+                    consortium=consortium,
+                    spec_or_job=bound.spec(),
+                    at=bound.cleaned_data["at"],
+                    explain=True,
+                ),
+            )
+    elif may_check:
+        form = _what_if_form(request, consortium)
+    return render(
+        request,
+        "compute/compliance.html",
+        {
+            "consortium": consortium,
+            "decisions": selectors.decision_list(actor=user, consortium_id=consortium.pk),
+            "total": selectors.decision_count(actor=user, consortium_id=consortium.pk),
+            "log_length": selectors.LOG_LENGTH,
+            "may_check": may_check,
+            "form": form,
+            "decision": decision,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One decision: its reasons and obligations, every rule checked, the facts it saw."""
+    decision = selectors.get_decision_for(request.user, pk)
+    return render(
+        request,
+        "compute/decision.html",
+        {
+            "decision": decision,
+            "consortium": decision.consortium,
+            "snapshot": json.dumps(decision.input_snapshot, indent=2, sort_keys=True),
+        },
+    )
