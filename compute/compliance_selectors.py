@@ -18,7 +18,7 @@ from agreements import permissions as agreement_permissions
 from agreements.models import Dataset, IPAsset
 from alliance.errors import AccessDeniedError, NotVisibleError
 from compute import permissions
-from compute.compliance.models import Decision, Job
+from compute.compliance.models import Decision, Finding, Job
 from compute.models import Site
 from consortia import permissions as consortium_permissions
 from consortia.models import Jurisdiction
@@ -205,3 +205,34 @@ def directory_sites(*, actor: Any) -> QuerySet[Site]:
 
 def jurisdictions() -> QuerySet[Jurisdiction]:
     return Jurisdiction.objects.order_by("code")
+
+
+def open_findings(*, actor: Any, consortium_id: int) -> list[Finding]:
+    """The consortium's findings not yet resolved, newest first, if ``actor`` sees it."""
+    if not permissions.can(actor, permissions.ComputeAction.VIEW, consortium_id):
+        return []
+    return list(
+        Finding.objects.filter(consortium_id=consortium_id)
+        .exclude(status=Finding.Status.RESOLVED)
+        .select_related("job", "owner")
+        .order_by("-opened_at", "-pk")
+    )
+
+
+def get_finding_for(actor: Any, pk: Any) -> Finding:
+    """A finding of a consortium ``actor`` sees, else 404."""
+    finding = (
+        Finding.objects.filter(
+            pk=pk, consortium_id__in=consortium_permissions.visible_consortium_ids(actor)
+        ).first()
+        if str(pk).isdigit() and getattr(actor, "is_authenticated", False)
+        else None
+    )
+    if finding is None:
+        raise NotVisibleError(
+            "No finding matches the given query.",
+            object_type="compute.finding",
+            object_id=str(pk)[:64],
+            action="view_finding",
+        )
+    return finding

@@ -11,14 +11,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alliance.auth import acting_user
+from alliance.errors import ConflictError
 from compute import compliance_selectors as selectors
-from compute.compliance import services
+from compute.compliance import services, sweeps
 from compute.compliance_forms import WhatIfForm
 from compute.views import consortium_for, run_service
 from consortia.models import Consortium
@@ -74,9 +79,31 @@ def compliance_page(request: HttpRequest, consortium_pk: int) -> HttpResponse:
             "may_check": may_check,
             "form": form,
             "decision": decision,
+            "findings": selectors.open_findings(actor=user, consortium_id=consortium.pk),
         },
         status=status,
     )
+
+
+@login_required
+@require_POST
+def finding_handle(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
+    """Acknowledge or resolve a finding, with a note (needed to resolve)."""
+    if step not in ("acknowledge", "resolve"):
+        raise Http404("Findings are acknowledged or resolved.")
+    finding = selectors.get_finding_for(request.user, pk)
+    note = request.POST.get("note", "")
+    handle = sweeps.finding_resolve if step == "resolve" else sweeps.finding_acknowledge
+    try:
+        handle(actor=acting_user(request), finding=finding, note=note)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except ConflictError as error:
+        messages.error(request, error.message)
+    else:
+        done = "resolved" if step == "resolve" else "acknowledged"
+        messages.success(request, f"Finding {finding.pk} is {done}.")
+    return redirect(reverse("compute:compliance", args=[finding.consortium_id]) + "#findings")
 
 
 @login_required

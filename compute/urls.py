@@ -115,6 +115,11 @@ urlpatterns = [
         name="compliance",
     ),
     path(
+        "compute/compliance/findings/<int:pk>/<str:step>/",
+        compliance_views.finding_handle,
+        name="compliance-finding",
+    ),
+    path(
         "compute/compliance/decisions/<int:pk>/",
         compliance_views.decision_detail,
         name="compliance-decision",

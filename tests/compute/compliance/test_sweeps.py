@@ -172,3 +172,39 @@ def test_revoking_an_approval_sweeps_the_consortium_at_once(
         )
     assert queued == [job.consortium_id]
     assert Finding.objects.filter(job=job, code="SITE_NOT_APPROVED").exists()
+
+
+def test_the_compliance_page_lists_findings_to_acknowledge_and_resolve(
+    compliance: Compliance, browser_as: Any, unchanged: Any
+) -> None:
+    job = live_job(compliance, action="copy_raw")
+    sweeps.sweep_consortium(job.consortium_id, NOW)
+    finding = Finding.objects.first()
+    assert finding is not None
+    consortium_id = compliance.grid.world.consortium_a.pk
+    page = browser_as(compliance.grid.technician).get(
+        f"/compute/consortia/{consortium_id}/compliance/"
+    )
+    assert page.status_code == 200
+    assert "ACTION_NOT_PERMITTED" in page.content.decode()
+    assert (
+        browser_as(compliance.grid.world.outsider)
+        .post(f"/compute/compliance/findings/{finding.pk}/acknowledge/")
+        .status_code
+        == 404
+    )
+    with unchanged():
+        observer = browser_as(compliance.grid.world.observer)
+        assert (
+            observer.post(
+                f"/compute/compliance/findings/{finding.pk}/resolve/", {"note": "x"}
+            ).status_code
+            == 403
+        )
+    technician = browser_as(compliance.grid.technician)
+    technician.post(f"/compute/compliance/findings/{finding.pk}/acknowledge/", {"note": "Looking"})
+    finding.refresh_from_db()
+    assert finding.status == Finding.Status.ACKNOWLEDGED
+    technician.post(f"/compute/compliance/findings/{finding.pk}/resolve/", {"note": "Re-scoped"})
+    finding.refresh_from_db()
+    assert finding.status == Finding.Status.RESOLVED
