@@ -32,6 +32,7 @@ from compute.models import (
     gpu_hours,
 )
 from compute.permissions import ComputeAction
+from consortia import planning_services
 from consortia.models import Consortium, Motion, MotionKind, User
 
 DEFAULT_VOTE_PERIOD = datetime.timedelta(days=7)
@@ -289,6 +290,12 @@ def _transition(
         reason=reason,
     )
     notifications.decided(request)
+    if status in (AllocationRequest.Status.APPROVED, AllocationRequest.Status.PARTLY_APPROVED):
+        planning_services.milestone_reached(
+            consortium_id=request.consortium_id,
+            key="first-allocation",
+            notes=f"Capacity request {request.number} of {request.organisation} approved.",
+        )
     return request
 
 

@@ -30,6 +30,7 @@ from compute.models import (
     Site,
 )
 from compute.permissions import ComputeAction
+from consortia import planning_services
 from consortia.models import Consortium, Jurisdiction, Motion, User
 
 
@@ -275,6 +276,11 @@ def approve(
             conditions=conditions.strip(),
             motion=motion.number if motion else None,
         ),
+    )
+    planning_services.milestone_reached(
+        consortium_id=consortium.pk,
+        key="infrastructure-approved",
+        notes=f"{provider or site} approved from {valid_from:%d %B %Y}.",
     )
     return approval
 

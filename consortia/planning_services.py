@@ -305,6 +305,33 @@ def milestone_complete(
 
 
 @transaction.atomic
+def milestone_reached(*, consortium_id: int, key: str, notes: str) -> Milestone | None:
+    """Mark a milestone of the plan reached by the event that reaches it (the first approved
+    site, the first allocation), recorded by the app where it happened. A milestone already
+    reached, or not in this consortium's plan, is left as it is."""
+    milestone = (
+        Milestone.objects.select_for_update()
+        .filter(consortium_id=consortium_id, key=key, done_on__isnull=True)
+        .first()
+    )
+    if milestone is None:
+        return None
+    before = snapshot(milestone, MILESTONE_FIELDS)
+    milestone.done_on = _today()
+    milestone.notes = notes.strip()
+    milestone.save()
+    audit_record(
+        action=Action.TRANSITION,
+        actor=None,
+        consortium_id=consortium_id,
+        target=milestone,
+        changes=changes_between(before, snapshot(milestone, MILESTONE_FIELDS)),
+        reason="Milestone reached",
+    )
+    return milestone
+
+
+@transaction.atomic
 def milestone_reopen(*, actor: User, milestone: Milestone, reason: str = "") -> Milestone:
     """Take back a milestone marked reached by mistake or undone since. Its notes stay."""
     require_keeper(actor, milestone.consortium_id, milestone, "reopen_milestone")

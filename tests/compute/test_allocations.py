@@ -420,3 +420,28 @@ def test_the_database_sweep_finds_the_same_tightest_instant_as_python(grid: Grid
             expected = capacity._tightest_in_python(grid.pool, grid.paris.pk, start, end, segments)
             found = capacity.tightest(grid.pool, grid.paris, start, end, from_reserve=from_reserve)
             assert found == expected, (start, end, from_reserve)
+
+
+def test_the_first_approved_allocation_reaches_the_plans_milestone(grid: Grid) -> None:
+    from consortia.planning import Milestone
+
+    milestone = Milestone.objects.create(
+        consortium=grid.world.consortium_a,
+        key="first-allocation",
+        title="First allocation",
+        position=5,
+        target_months=9,
+        due_on=datetime.date(2027, 6, 1),
+    )
+    rejected = submit(grid)
+    allocations.request_decide(
+        actor=grid.board_chair_org, request=rejected, decision="reject", reason="Not yet"
+    )
+    milestone.refresh_from_db()
+    assert milestone.done_on is None
+    approved = allocations.request_decide(
+        actor=grid.board_chair_org, request=submit(grid), decision="approve"
+    )
+    milestone.refresh_from_db()
+    assert milestone.done_on is not None
+    assert f"request {approved.number}" in milestone.notes

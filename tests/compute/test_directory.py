@@ -298,3 +298,25 @@ def test_a_non_member_cannot_contribute_and_only_the_chair_records(
             amount=Decimal(100),
             contributed_on=datetime.date(2026, 11, 1),
         )
+
+
+def test_the_first_approval_reaches_the_infrastructure_milestone(grid: Grid) -> None:
+    from consortia.planning import Milestone
+
+    milestone = Milestone.objects.create(
+        consortium=grid.world.consortium_a,
+        key="infrastructure-approved",
+        title="Infrastructure approved",
+        position=3,
+        target_months=6,
+        due_on=datetime.date(2027, 6, 1),
+    )
+    directory.approve(
+        actor=grid.world.chair,
+        consortium=grid.world.consortium_a,
+        site=grid.paris,
+        valid_from=datetime.date(2026, 12, 1),
+    )
+    milestone.refresh_from_db()
+    assert milestone.done_on is not None
+    assert "Paris-1" in milestone.notes
