@@ -437,11 +437,10 @@ def test_the_first_approved_allocation_reaches_the_plans_milestone(grid: Grid) -
     allocations.request_decide(
         actor=grid.board_chair_org, request=rejected, decision="reject", reason="Not yet"
     )
-    milestone.refresh_from_db()
-    assert milestone.done_on is None
+    assert Milestone.objects.get(pk=milestone.pk).done_on is None
     approved = allocations.request_decide(
         actor=grid.board_chair_org, request=submit(grid), decision="approve"
     )
-    milestone.refresh_from_db()
-    assert milestone.done_on is not None
-    assert f"request {approved.number}" in milestone.notes
+    reached = Milestone.objects.get(pk=milestone.pk)
+    assert reached.done_on is not None
+    assert f"request {approved.number}" in reached.notes
