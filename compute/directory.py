@@ -8,9 +8,13 @@ so the residency engine can weigh them as of any day instead of trusting a label
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -156,6 +160,40 @@ def certification_record(
     return certification
 
 
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
+OPENSSH_EC_PREFIXES = ("ecdsa-sha2-nistp256 ", "ecdsa-sha2-nistp384 ", "ecdsa-sha2-nistp521 ")
+PEM_PREFIX = "-----BEGIN PUBLIC KEY-----"
+
+
+def federation_public_key_openssh(text: str) -> str:
+    """The OpenSSH one-line form (``ecdsa-sha2-nistp384 AAAA...``, no comment) of an EC
+    public key given in OpenSSH or PEM text: the form a Flower SuperLink's allow-list of node
+    keys holds. Flower nodes authenticate with elliptic-curve keys, so any other key, or text
+    that is not a key, raises a ValueError that says so."""
+    text = text.strip()
+    if not text.startswith((*OPENSSH_EC_PREFIXES, PEM_PREFIX)):
+        raise ValueError(
+            'An EC public key: OpenSSH text ("ecdsa-sha2-nistp384 AAAA...") or PEM text '
+            '("-----BEGIN PUBLIC KEY-----").'
+        )
+    try:
+        key = (
+            serialization.load_pem_public_key(text.encode())
+            if text.startswith(PEM_PREFIX)
+            else serialization.load_ssh_public_key(text.encode())
+        )
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError("This text is not a readable public key.") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise ValueError("Flower nodes use elliptic-curve (ECDSA) keys; this key is not one.")
+    try:
+        return key.public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        ).decode()
+    except ValueError:
+        raise ValueError("This curve has no OpenSSH form; use P-256, P-384 or P-521.") from None
+
+
 @transaction.atomic
 def site_register(
     *,
@@ -165,7 +203,12 @@ def site_register(
     jurisdiction: Jurisdiction,
     administered_from: Iterable[Jurisdiction],
     air_gapped: bool = False,
+    federation_name: str = "",
+    federation_public_key: str = "",
 ) -> Site:
+    """Register a site of ``provider``. ``federation_name`` is the participant name the site
+    uses in federated-learning frameworks (a slug; blank means a slug of the site's name) and
+    ``federation_public_key`` the EC public key its Flower node authenticates with."""
     permissions.require_directory_editor(actor)
     admins = list(administered_from)
     errors: dict[str, str] = {}
@@ -174,6 +217,17 @@ def site_register(
         errors["name"] = "A site needs a name."
     elif Site.objects.filter(provider=provider, name__iexact=name).exists():
         errors["name"] = f"{provider} already has a site called {name}."
+    federation_name = federation_name.strip()
+    if federation_name and not SLUG.fullmatch(federation_name):
+        errors["federation_name"] = (
+            "A participant name is letters, digits, hyphens and underscores, up to 50."
+        )
+    federation_public_key = federation_public_key.strip()
+    if federation_public_key:
+        try:
+            federation_public_key_openssh(federation_public_key)
+        except ValueError as error:
+            errors["federation_public_key"] = str(error)
     if jurisdiction.kind != Jurisdiction.Kind.COUNTRY:
         errors["jurisdiction"] = "A site is in one country; name it, not a bloc."
     if not admins:
@@ -184,9 +238,23 @@ def site_register(
     if errors:
         raise ValidationError(errors)
     site = Site.objects.create(
-        provider=provider, name=name, jurisdiction=jurisdiction, air_gapped=air_gapped
+        provider=provider,
+        name=name,
+        jurisdiction=jurisdiction,
+        air_gapped=air_gapped,
+        federation_name=federation_name,
+        federation_public_key=federation_public_key,
     )
     site.administered_from.set(admins)
+    # A public key is no secret: the audit trail keeps it, so a later change shows.
+    federation = {
+        key: {"before": None, "after": value}
+        for key, value in (
+            ("federation_name", federation_name),
+            ("federation_public_key", federation_public_key),
+        )
+        if value
+    }
     audit_record(
         action=Action.CREATE,
         actor=actor,
@@ -197,7 +265,8 @@ def site_register(
             jurisdiction=jurisdiction.pk,
             administered_from=sorted(str(j.pk) for j in admins),
             air_gapped=air_gapped,
-        ),
+        )
+        | federation,
     )
     return site
 

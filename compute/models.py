@@ -137,6 +137,16 @@ class Site(models.Model):
         help_text="Every jurisdiction from which people can administer the site.",
     )
     air_gapped = models.BooleanField(default=False)
+    federation_name = models.SlugField(
+        blank=True,
+        help_text="The participant (collaborator) name the site uses in federated-learning "
+        "frameworks; a slug of the site's name when blank.",
+    )
+    federation_public_key = models.TextField(
+        blank=True,
+        help_text="The public key a Flower node at this site authenticates with (ECDSA, "
+        "OpenSSH or PEM text).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

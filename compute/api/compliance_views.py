@@ -19,8 +19,14 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -33,7 +39,7 @@ from alliance.auth import acting_user
 from compute import compliance_selectors as selectors
 from compute.api import compliance_serializers as api
 from compute.api import queries
-from compute.compliance import services
+from compute.compliance import federation, services
 from compute.compliance.models import Decision, Job
 from consortia import permissions as consortium_permissions
 from consortia.models import Consortium, User
@@ -42,6 +48,18 @@ EXPLAIN = OpenApiParameter(
     "explain",
     OpenApiTypes.BOOL,
     description="true: the answer (and the stored decision) lists every rule checked.",
+)
+FRAMEWORK = OpenApiParameter(
+    "framework",
+    str,
+    required=True,
+    enum=list(federation.FRAMEWORKS),
+    description="flare: a FLARE job meta.json; flower: a SuperLink allow-list of node public "
+    "keys (CSV); openfl: an OpenFL cols.yaml.",
+)
+REFUSED = OpenApiResponse(
+    description="Refused by the current state (code not_federated, job_not_allowed, "
+    "missing_public_key, ...); the body says why."
 )
 TRUE, FALSE = frozenset({"true", "1", "yes"}), frozenset({"", "false", "0", "no"})
 
@@ -238,3 +256,32 @@ class ComplianceJobViewSet(RowViewSet):
             .get()
         )
         return Response(api.ComplianceDecisionResult(row).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The job's allowed participants as a FLARE, Flower or OpenFL file.",
+        parameters=[FRAMEWORK],
+        responses={
+            (200, "application/json"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/yaml"): OpenApiTypes.BINARY,
+            409: REFUSED,
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def federation(self, request: Request, pk: str) -> HttpResponse:
+        """The job, evaluated now, as the participant configuration of a federated-learning
+        framework: only the sites the decision allows (and the aggregation site as the
+        server), so the framework cannot reach any other. 409 when the job is not federated
+        or not allowed now; for those who may check jobs; audited."""
+        user = acting_user(request)
+        job = selectors.get_job_for(user, pk)
+        selectors.require_check_jobs(user, job.consortium_id)
+        framework = request.query_params.get("framework", "").strip().lower()
+        if framework not in federation.FRAMEWORKS:
+            raise ValidationError(
+                {"framework": f"Choose one of {', '.join(federation.FRAMEWORKS)}."}
+            )
+        exported = federation.job_federation_export(actor=user, job=job, framework=framework)
+        response = HttpResponse(exported.text, content_type=exported.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
+        return response

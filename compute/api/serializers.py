@@ -129,6 +129,7 @@ class ComputeSiteRow(RowSerializer):
     name = serializers.CharField(read_only=True)
     jurisdiction = serializers.CharField(read_only=True, source="jurisdiction_id")
     air_gapped = serializers.BooleanField(read_only=True)
+    federation_name = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
 
 
@@ -142,6 +143,13 @@ class ComputeSiteDetail(serializers.Serializer[Any]):
         help_text="Jurisdiction codes from which the site can be administered."
     )
     air_gapped = serializers.BooleanField(read_only=True)
+    federation_name = serializers.CharField(
+        read_only=True,
+        help_text="Participant name in federated-learning frameworks; blank: a slug of the name.",
+    )
+    federation_public_key = serializers.CharField(
+        read_only=True, help_text="The EC public key of the site's Flower node, if any."
+    )
     created_at = serializers.DateTimeField(read_only=True)
     certifications = ComputeCertificationOut(many=True, read_only=True, source="certifications.all")
 
@@ -161,6 +169,21 @@ class ComputeSiteInput(serializers.Serializer[Any]):
         help_text="Every jurisdiction code from which people can administer the site.",
     )
     air_gapped = serializers.BooleanField(required=False, default=False)
+    federation_name = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Participant (collaborator) name in federated-learning frameworks; "
+        "blank: a slug of the site's name.",
+    )
+    federation_public_key = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The EC public key of the site's Flower node: OpenSSH (\"ecdsa-sha2-nistp384 "
+        '...") or PEM ("-----BEGIN PUBLIC KEY-----") text.',
+    )
 
 
 # Approvals.

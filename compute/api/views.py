@@ -218,6 +218,8 @@ class SiteViewSet(RowViewSet):
                 for code in fields["administered_from"]
             ],
             air_gapped=fields["air_gapped"],
+            federation_name=fields["federation_name"],
+            federation_public_key=fields["federation_public_key"],
         )
         return self._detail(site.pk, status.HTTP_201_CREATED)
 
