@@ -73,6 +73,9 @@ def sweep_consortium(consortium_id: int, now: datetime.datetime | None = None) -
 
 @transaction.atomic
 def sweep_job(job: Job, now: datetime.datetime) -> SweepResult:
+    # Two sweeps of the same job (the hourly one and one queued by a change) take turns, so
+    # both cannot open the same finding.
+    job = Job.objects.select_for_update().get(pk=job.pk)
     verdict = services.evaluate(job, max(now, job.starts_at))
     result = SweepResult(jobs=1)
     found = {finding_key(job.pk, reason): reason for reason in verdict.reasons}

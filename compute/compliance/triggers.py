@@ -3,7 +3,7 @@ superseded, an agreement expired or terminated, an approval revoked, a certifica
 recorded, a transfer basis changed, a membership ended.
 
 Model signals rather than calls from the services, so the lower apps (agreements, consortia)
-need not know compute exists. Each change queues one sweep per consortium on commit, and only
+need not know compute exists. Each change queues a sweep of its consortium on commit, and only
 for consortia with live jobs; directory changes (certificates, exposures, transfer bases) reach
 every such consortium.
 """
@@ -15,8 +15,6 @@ from typing import Any
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
-
-_pending: set[int] = set()
 
 
 def _consortia_with_live_jobs(consortium_id: int | None) -> list[int]:
@@ -30,10 +28,10 @@ def _consortia_with_live_jobs(consortium_id: int | None) -> list[int]:
 
 
 def _queue(consortium_id: int | None) -> None:
+    # Not deduplicated: a change saved several times queues several sweeps, which are
+    # idempotent and take turns on each job's lock (a set of pending ids would leak when a
+    # transaction rolls back and its on-commit callbacks never run).
     for target in _consortia_with_live_jobs(consortium_id):
-        if target in _pending:
-            continue
-        _pending.add(target)
         transaction.on_commit(_sender(target), robust=True)
 
 
@@ -41,7 +39,6 @@ def _sender(consortium_id: int) -> Any:
     def sweep_consortium_on_commit() -> None:
         from compute.tasks import compliance_sweep_consortium
 
-        _pending.discard(consortium_id)
         compliance_sweep_consortium.delay(consortium_id)
 
     return sweep_consortium_on_commit
