@@ -58,6 +58,7 @@ class Command(BaseCommand):
         for module, seeder in (
             ("agreements.demo", "seed_agreements"),
             ("compute.demo", "seed_compute"),
+            ("compute.compliance.demo", "seed_compliance"),
         ):
             getattr(importlib.import_module(module), seeder)()
         if scale:
