@@ -1,6 +1,9 @@
 """Reference views that give the benchmark its floors, measured in the same run.
 
 (a) ``floor``: a constant JSON answer: what Django and gunicorn cost on this machine.
+(a2) ``AuthenticatedFloor``: a constant JSON answer from a DRF view behind the API's own
+    authentication (API token or session) and permission: what any authenticated API
+    request costs before it does anything (the floor of the compliance decision API).
 (b) ``*_values``: the same page of rows as the real API list, as ``.values()`` and
     ``JsonResponse``, behind the same session authentication and the same access filter
     (the same selector): what that data costs without DRF and serialisers.
@@ -11,6 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from consortia import selectors
 from consortia.api.serializers import ConsortiumRow, MembershipRow
@@ -18,6 +24,14 @@ from consortia.api.serializers import ConsortiumRow, MembershipRow
 
 def floor(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+class AuthenticatedFloor(APIView):
+    """The project's default authentication and permission classes (IsAuthenticated), a
+    constant body."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok", "user": request.user.pk})
 
 
 def _page(request: HttpRequest, rows: Any) -> JsonResponse:
