@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from agreements.terms import ACTIONS, PURPOSES
 from alliance.api.serializers import RowSerializer
+from compute.compliance import services
 from compute.compliance.models import Decision, Job, Movement
 from compute.compliance.reasons import Code, ObligationCode
 
@@ -24,22 +25,7 @@ MAX_BATCH = 100
 MAX_IDS = 200
 
 # The fields that describe a job (what, where, why, when), shared by proposing and deciding.
-SPEC_FIELDS = (
-    "name",
-    "datasets",
-    "model",
-    "sites",
-    "purpose",
-    "action",
-    "movement",
-    "output_jurisdiction",
-    "output_site",
-    "starts_at",
-    "ends_at",
-    "aggregation_site",
-    "secure_aggregation",
-    "dp_epsilon",
-)
+SPEC_FIELDS = tuple(sorted(services.SPEC_FIELDS))
 REQUIRED_SPEC_FIELDS = (
     "consortium",
     "datasets",
