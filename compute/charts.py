@@ -26,6 +26,12 @@ from pygal.style import Style  # type: ignore[import-untyped]
 # The only URLs a chart may contain: the SVG and XLink namespaces.
 NAMESPACES = frozenset({"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"})
 URL = re.compile(r"""(?:https?|ftp|file)://[^\s"'<>)]*""", re.IGNORECASE)
+# Where an SVG can make the browser fetch something: link attributes and CSS url(...).
+# Text is not a fetch: a member called "Acme (https://acme.eu)" must not break a chart.
+_FETCHES = re.compile(
+    r"""(?:\b(?:href|src)\s*=\s*["']([^"']*)["'])|(?:url\(\s*["']?([^"')]*))""",
+    re.IGNORECASE,
+)
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
 _SVG_OPEN = re.compile(r"<svg\b([^>]*)>")
@@ -63,8 +69,9 @@ STYLE = Style(
 
 
 def external_urls(svg: str) -> set[str]:
-    """URLs in ``svg`` other than the SVG namespaces (a chart must have none)."""
-    return {url for url in URL.findall(svg) if url not in NAMESPACES}
+    """Addresses ``svg`` would fetch from elsewhere (a chart must have none)."""
+    targets = (first or second for first, second in _FETCHES.findall(svg))
+    return {target for target in targets if URL.match(target.strip())}
 
 
 def _accessible(svg: str, title: str, description: str) -> SafeString:

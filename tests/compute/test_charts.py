@@ -173,3 +173,11 @@ def test_served_pages_carry_no_external_urls(grid: Grid, browser_as: Any) -> Non
         # Nothing on the page is fetched from elsewhere: scripts and styles are served assets.
         for source in re.findall(r'<(?:script|link|img)\b[^>]*(?:src|href)="([^"]+)"', html):
             assert source.startswith("/"), (url, source)
+
+
+def test_a_url_in_a_members_name_is_text_not_a_fetch() -> None:
+    assert external_urls("<text>Acme (https://acme.eu)</text>") == set()
+    assert external_urls('<rect style="fill: url(https://evil.example/x)"/>') == {
+        "https://evil.example/x"
+    }
+    assert external_urls('<rect fill="url(#hatch-paris)"/>') == set()
