@@ -23,8 +23,6 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from pygal.style import Style  # type: ignore[import-untyped]
 
-# The only URLs a chart may contain: the SVG and XLink namespaces.
-NAMESPACES = frozenset({"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"})
 URL = re.compile(r"""(?:https?|ftp|file)://[^\s"'<>)]*""", re.IGNORECASE)
 # Where an SVG can make the browser fetch something: link attributes and CSS url(...).
 # Text is not a fetch: a member called "Acme (https://acme.eu)" must not break a chart.
