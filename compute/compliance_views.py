@@ -23,6 +23,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from alliance.auth import acting_user
 from alliance.errors import ConflictError
 from compute import compliance_selectors as selectors
+from compute import permissions
+from compute import selectors as compute_selectors
 from compute.compliance import services, sweeps
 from compute.compliance_forms import WhatIfForm
 from compute.views import consortium_for, run_service
@@ -33,10 +35,12 @@ def _what_if_form(request: HttpRequest, consortium: Consortium, data: Any = None
     user = request.user
     return WhatIfForm(
         data,
-        datasets=selectors.consortium_datasets(actor=user, consortium_id=consortium.pk),
+        datasets=compute_selectors.consortium_datasets(actor=user, consortium_id=consortium.pk),
         models=selectors.consortium_models(actor=user, consortium_id=consortium.pk),
-        sites=selectors.directory_sites(actor=user),
-        jurisdictions=selectors.jurisdictions(),
+        # Every site of the directory: a what-if may name one the consortium has not
+        # approved, and the engine says so (SITE_NOT_APPROVED).
+        sites=compute_selectors.all_sites(actor=user),
+        jurisdictions=compute_selectors.jurisdictions(),
     )
 
 
@@ -91,7 +95,7 @@ def finding_handle(request: HttpRequest, pk: int, step: str) -> HttpResponseBase
     """Acknowledge or resolve a finding, with a note (needed to resolve)."""
     if step not in ("acknowledge", "resolve"):
         raise Http404("Findings are acknowledged or resolved.")
-    finding = selectors.get_finding_for(request.user, pk)
+    finding = permissions.get_finding_for(request.user, pk)
     note = request.POST.get("note", "")
     handle = sweeps.finding_resolve if step == "resolve" else sweeps.finding_acknowledge
     try:
@@ -110,7 +114,7 @@ def finding_handle(request: HttpRequest, pk: int, step: str) -> HttpResponseBase
 @require_GET
 def decision_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One decision: its reasons and obligations, every rule checked, the facts it saw."""
-    decision = selectors.get_decision_for(request.user, pk)
+    decision = permissions.get_decision_for(request.user, pk)
     return render(
         request,
         "compute/decision.html",

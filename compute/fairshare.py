@@ -365,12 +365,6 @@ def alert_people(pool: Pool, organisation_id: int) -> QuerySet[User]:
     )
 
 
-def alert_recipients(pool: Pool, organisation_id: int) -> list[str]:
-    """The e-mail addresses of ``alert_people``."""
-    people = alert_people(pool, organisation_id)
-    return sorted({address for address in people.values_list("email", flat=True) if address})
-
-
 def _notify(pool: Pool, alert: FairShareAlert, row: MemberFairShare) -> None:
     if alert.kind == FairShareAlert.Kind.OVERUSE:
         subject = f"Fair share: {row.organisation_name} is using more than its share of {pool.name}"

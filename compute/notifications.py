@@ -28,14 +28,6 @@ def people_in_roles(
     return people
 
 
-def people_with_roles(
-    consortium_id: int, roles: list[str], organisation_id: int | None = None
-) -> list[str]:
-    """The e-mail addresses of ``people_in_roles``."""
-    people = people_in_roles(consortium_id, roles, organisation_id)
-    return sorted({address for address in people.values_list("email", flat=True) if address})
-
-
 def _path(request: AllocationRequest) -> str:
     return reverse("compute:request", args=[request.pk])
 

@@ -28,6 +28,9 @@ from compute.models import (
     AllocationRequest,
     Approval,
     Contribution,
+    Decision,
+    Finding,
+    Job,
     Loan,
     Pool,
     Provider,
@@ -194,6 +197,19 @@ def visible_contributions(user: Any) -> models.QuerySet[Contribution]:
     return _in_visible_consortia(user, Contribution.objects.all(), "pool__consortium_id")  # type: ignore[no-any-return]
 
 
+def visible_decisions(user: Any) -> models.QuerySet[Decision]:
+    """Compliance decisions: every reader of a consortium reads its decision log."""
+    return _in_visible_consortia(user, Decision.objects.all(), "consortium_id")  # type: ignore[no-any-return]
+
+
+def visible_jobs(user: Any) -> models.QuerySet[Job]:
+    return _in_visible_consortia(user, Job.objects.all(), "consortium_id")  # type: ignore[no-any-return]
+
+
+def visible_findings(user: Any) -> models.QuerySet[Finding]:
+    return _in_visible_consortia(user, Finding.objects.all(), "consortium_id")  # type: ignore[no-any-return]
+
+
 def visible_providers(user: Any) -> models.QuerySet[Provider]:
     return Provider.objects.all() if _authenticated(user) else Provider.objects.none()
 
@@ -210,6 +226,9 @@ CONSORTIUM_PATHS = {
     "usagerecord": "pool__consortium_id",
     "loan": "pool__consortium_id",
     "approval": "consortium_id",
+    "decision": "consortium_id",
+    "job": "consortium_id",
+    "finding": "consortium_id",
 }
 
 
@@ -275,6 +294,28 @@ def get_reservation_for(user: Any, pk: Any) -> Reservation:
         pk,
         ComputeAction.VIEW,
     )
+
+
+def get_decision_for(user: Any, pk: Any) -> Decision:
+    return _get(
+        visible_decisions(user).select_related("consortium", "job", "decided_by"),
+        pk,
+        ComputeAction.VIEW,
+    )
+
+
+def get_job_for(user: Any, pk: Any) -> Job:
+    return _get(
+        visible_jobs(user).select_related("consortium", "organisation", "proposed_by"),
+        pk,
+        ComputeAction.VIEW,
+    )
+
+
+def get_finding_for(user: Any, pk: Any) -> Finding:
+    """A finding if ``user`` sees its consortium, else 404; who may handle it is the sweep
+    service's to decide."""
+    return _get(visible_findings(user).select_related("job", "owner"), pk, ComputeAction.VIEW)
 
 
 def get_provider_for(user: Any, pk: Any) -> Provider:

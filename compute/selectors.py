@@ -341,6 +341,7 @@ def consortium_datasets(*, actor: Any, consortium_id: int) -> QuerySet[Dataset]:
     return (
         agreement_permissions.visible_datasets(actor)
         .filter(consortium_id=consortium_id)
+        .select_related("residency")
         .order_by("name")
     )
 

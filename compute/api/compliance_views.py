@@ -37,6 +37,7 @@ from alliance.api.serializers import RowSerializer
 from alliance.api.views import RowViewSet
 from alliance.auth import acting_user
 from compute import compliance_selectors as selectors
+from compute import permissions
 from compute.api import compliance_serializers as api
 from compute.api import queries
 from compute.compliance import federation, services
@@ -136,17 +137,17 @@ class ComplianceDecisionViewSet(RowViewSet):
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Any]:
-        return selectors.visible_decisions(self.request.user)
+        return permissions.visible_decisions(self.request.user)
 
     def get_object(self) -> Model:
-        return selectors.get_decision_for(self.request.user, self.kwargs["pk"])
+        return permissions.get_decision_for(self.request.user, self.kwargs["pk"])
 
     def _result(self, decision: Decision, serializer: type[RowSerializer]) -> dict[str, Any]:
         row = self.get_queryset().filter(pk=decision.pk).values(*serializer.columns()).get()
         return dict(serializer(row).data)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        decision = selectors.get_decision_for(request.user, kwargs["pk"])
+        decision = permissions.get_decision_for(request.user, kwargs["pk"])
         return Response(self._result(decision, api.ComplianceDecisionDetail))
 
     @extend_schema(
@@ -211,10 +212,10 @@ class ComplianceJobViewSet(RowViewSet):
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Any]:
-        return selectors.visible_jobs(self.request.user)
+        return permissions.visible_jobs(self.request.user)
 
     def get_object(self) -> Model:
-        return selectors.get_job_for(self.request.user, self.kwargs["pk"])
+        return permissions.get_job_for(self.request.user, self.kwargs["pk"])
 
     def _detail(self, job: Job, status_code: int = 200) -> Response:
         row = self.rows(self.get_queryset().filter(pk=job.pk)).get()
@@ -222,7 +223,7 @@ class ComplianceJobViewSet(RowViewSet):
         return Response(api.ComplianceJobDetail(payload).data, status=status_code)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(selectors.get_job_for(request.user, kwargs["pk"]))
+        return self._detail(permissions.get_job_for(request.user, kwargs["pk"]))
 
     def create(self, request: Request) -> Response:
         fields = self.validated(api.ComplianceJobInput)
@@ -243,14 +244,14 @@ class ComplianceJobViewSet(RowViewSet):
     def decide(self, request: Request, pk: str) -> Response:
         explain = _explain(request)
         user = acting_user(request)
-        job = selectors.get_job_for(user, pk)
+        job = permissions.get_job_for(user, pk)
         selectors.require_check_jobs(user, job.consortium_id)
         fields = self.validated(api.ComplianceDecideInput)
         decision = services.decide_and_record(
             actor=user, consortium=job.consortium, spec_or_job=job, at=fields["at"], explain=explain
         )
         row = (
-            selectors.visible_decisions(user)
+            permissions.visible_decisions(user)
             .filter(pk=decision.pk)
             .values(*api.ComplianceDecisionResult.columns())
             .get()
@@ -274,7 +275,7 @@ class ComplianceJobViewSet(RowViewSet):
         server), so the framework cannot reach any other. 409 when the job is not federated
         or not allowed now; for those who may check jobs; audited."""
         user = acting_user(request)
-        job = selectors.get_job_for(user, pk)
+        job = permissions.get_job_for(user, pk)
         selectors.require_check_jobs(user, job.consortium_id)
         framework = request.query_params.get("framework", "").strip().lower()
         if framework not in federation.FRAMEWORKS:
