@@ -1,11 +1,8 @@
 """The compliance engine at size, in-process: a full sweep, and where one decision's time goes.
 
-1. A sweep: ``sweeps.sweep_consortium`` over the live jobs of the bench consortium loaded by
-   bench/compliance_load.py. First it evaluates a sample of jobs (read-only) to estimate the
-   time per job; when the whole sweep would take longer than --budget seconds, it marks all
-   but as many live jobs as the budget allows (at most --fallback-jobs) finished (a plain
-   UPDATE: load, not behaviour) and sweeps those, so the figure for all of them is projected,
-   not measured.
+1. Sweeps: ``sweeps.sweep_consortium`` over every live job of the bench consortium loaded by
+   bench/compliance_load.py, twice (the first opens findings, the second is the steady hourly
+   case), against a floor: reading the live jobs with their data set and site ids.
 2. One decision of the request body, profiled: its SQL queries, their share of the time and
    the slowest of them.
 
@@ -67,42 +64,53 @@ def profile_decision(consortium_id: int, username: str, body: dict[str, Any]) ->
     }
 
 
-def sweep(consortium_id: int, budget: float, sample: int, fallback: int) -> dict[str, Any]:
+def read_floor(consortium_id: int) -> float:
+    """Seconds to read what any sweep must: every live job's row with its data set and site
+    ids, as plain tuples."""
     from django.utils import timezone
 
-    from compute.compliance import services, sweeps
+    from compute.compliance import sweeps
     from compute.compliance.models import Job
 
-    now = timezone.now()
-    live = sweeps.live_jobs(consortium_id, now)
-    total = live.count()
-    jobs = list(live.order_by("pk")[:sample])
     began = time.perf_counter()
-    for job in jobs:
-        services.evaluate(job, max(now, job.starts_at))
-    per_job_estimate = (time.perf_counter() - began) / len(jobs)
-    swept = total
-    if per_job_estimate * total > budget:
-        # Keep as many live jobs as fit in the budget (at most ``fallback``); finish the rest.
-        swept = max(1, min(fallback, int(budget / per_job_estimate)))
-        finished = list(live.order_by("pk").values_list("pk", flat=True)[swept:])
-        Job.objects.filter(pk__in=finished).update(status=Job.Status.FINISHED)
-    began = time.perf_counter()
-    first = sweeps.sweep_consortium(consortium_id)
-    seconds = time.perf_counter() - began
-    assert first.jobs == swept, (first.jobs, swept)
-    return {
-        "live_jobs_loaded": total,
-        "jobs_swept": first.jobs,
-        "measured": first.jobs == total,
-        "estimate_ms_per_job": per_job_estimate * 1000,
-        "seconds": seconds,
-        "jobs_per_s": first.jobs / seconds,
-        "projected_s_for_loaded": seconds / first.jobs * total,
-        "opened": first.opened,
-        "seen": first.seen,
-        "resolved": first.resolved,
-    }
+    pks = list(sweeps.live_jobs(consortium_id, timezone.now()).values_list(*JOB_COLUMNS))
+    ids = [row[0] for row in pks]
+    for through, column in ((Job.datasets.through, "dataset_id"), (Job.sites.through, "site_id")):
+        for start in range(0, len(ids), 2_000):
+            list(
+                through.objects.filter(job_id__in=ids[start : start + 2_000]).values_list(
+                    "job_id", column
+                )
+            )
+    return time.perf_counter() - began
+
+
+JOB_COLUMNS = ("pk", "organisation_id", "purpose", "action", "movement", "starts_at", "ends_at")
+
+
+def sweep(consortium_id: int) -> dict[str, Any]:
+    """Two full sweeps: the first opens the findings of every job that breaks a rule (each
+    audited), the second finds nothing new (every finding seen again): the hourly case."""
+    from compute.compliance import sweeps
+
+    floor = read_floor(consortium_id)
+    runs = []
+    for label in ("first", "steady"):
+        began = time.perf_counter()
+        result = sweeps.sweep_consortium(consortium_id)
+        seconds = time.perf_counter() - began
+        runs.append(
+            {
+                "label": label,
+                "seconds": seconds,
+                "jobs": result.jobs,
+                "opened": result.opened,
+                "seen": result.seen,
+                "resolved": result.resolved,
+                "ratio": seconds / floor,
+            }
+        )
+    return {"floor_s": floor, "runs": runs}
 
 
 def main() -> None:
@@ -112,13 +120,10 @@ def main() -> None:
     parser.add_argument("--consortium", type=int, required=True)
     parser.add_argument("--username", required=True)
     parser.add_argument("--body", required=True, help="The decision request body, as JSON.")
-    parser.add_argument("--budget", type=float, default=600.0)
-    parser.add_argument("--sample", type=int, default=200)
-    parser.add_argument("--fallback-jobs", type=int, default=5_000)
     arguments = parser.parse_args()
     django.setup()
     profile = profile_decision(arguments.consortium, arguments.username, json.loads(arguments.body))
-    swept = sweep(arguments.consortium, arguments.budget, arguments.sample, arguments.fallback_jobs)
+    swept = sweep(arguments.consortium)
     print(json.dumps({"decision": profile, "sweep": swept}))
 
 

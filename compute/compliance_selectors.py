@@ -117,12 +117,23 @@ def consortium_models(*, actor: Any, consortium_id: int) -> QuerySet[IPAsset]:
     )
 
 
-def open_findings(*, actor: Any, consortium_id: int) -> list[Finding]:
-    """The consortium's findings not yet resolved, newest first, if ``actor`` sees it."""
-    return list(
+FINDINGS_SHOWN = 200
+
+
+def open_findings(*, actor: Any, consortium_id: int) -> tuple[list[Finding], int]:
+    """The newest of the consortium's findings not yet resolved (at most FINDINGS_SHOWN: a
+    rule change can open thousands at once), and how many there are, if ``actor`` sees it."""
+    unresolved = (
         permissions.visible_findings(actor)
         .filter(consortium_id=consortium_id)
         .exclude(status=Finding.Status.RESOLVED)
-        .select_related("job", "owner")
-        .order_by("-opened_at", "-pk")
     )
+    shown = unresolved.select_related(
+        "job",
+        "allocation__pool",
+        "allocation__organisation",
+        "placement__dataset",
+        "placement__site",
+        "owner",
+    ).order_by("-opened_at", "-pk")[:FINDINGS_SHOWN]
+    return list(shown), unresolved.count()

@@ -72,6 +72,7 @@ def compliance_page(request: HttpRequest, consortium_pk: int) -> HttpResponse:
             )
     elif may_check:
         form = _what_if_form(request, consortium)
+    findings, findings_total = selectors.open_findings(actor=user, consortium_id=consortium.pk)
     return render(
         request,
         "compute/compliance.html",
@@ -83,7 +84,8 @@ def compliance_page(request: HttpRequest, consortium_pk: int) -> HttpResponse:
             "may_check": may_check,
             "form": form,
             "decision": decision,
-            "findings": selectors.open_findings(actor=user, consortium_id=consortium.pk),
+            "findings": findings,
+            "findings_total": findings_total,
         },
         status=status,
     )

@@ -24,6 +24,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 
 from alliance.errors import AccessDeniedError, NotVisibleError
+from compute.compliance.models import Placement
 from compute.models import (
     AllocationRequest,
     Approval,
@@ -206,6 +207,11 @@ def visible_jobs(user: Any) -> models.QuerySet[Job]:
     return _in_visible_consortia(user, Job.objects.all(), "consortium_id")  # type: ignore[no-any-return]
 
 
+def visible_placements(user: Any) -> models.QuerySet[Placement]:
+    """Where a consortium's data sets are copied: every reader of the consortium sees it."""
+    return _in_visible_consortia(user, Placement.objects.all(), "consortium_id")  # type: ignore[no-any-return]
+
+
 def visible_findings(user: Any) -> models.QuerySet[Finding]:
     return _in_visible_consortia(user, Finding.objects.all(), "consortium_id")  # type: ignore[no-any-return]
 
@@ -228,6 +234,7 @@ CONSORTIUM_PATHS = {
     "approval": "consortium_id",
     "decision": "consortium_id",
     "job": "consortium_id",
+    "placement": "consortium_id",
     "finding": "consortium_id",
 }
 
@@ -307,6 +314,16 @@ def get_decision_for(user: Any, pk: Any) -> Decision:
 def get_job_for(user: Any, pk: Any) -> Job:
     return _get(
         visible_jobs(user).select_related("consortium", "organisation", "proposed_by"),
+        pk,
+        ComputeAction.VIEW,
+    )
+
+
+def get_placement_for(user: Any, pk: Any) -> Placement:
+    """A placement if ``user`` sees its consortium, else 404; who may record or end one is
+    the placement service's to decide."""
+    return _get(
+        visible_placements(user).select_related("consortium", "dataset", "site", "recorded_by"),
         pk,
         ComputeAction.VIEW,
     )

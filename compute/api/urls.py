@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from compute.api import compliance_views, views
+from compute.api import compliance_views, placement_views, views
 
 router = SimpleRouter(use_regex_path=False)
 router.register("providers", views.ProviderViewSet, basename="compute-provider")
@@ -18,5 +18,10 @@ router.register(
     basename="compliance-decision",
 )
 router.register("compliance/jobs", compliance_views.ComplianceJobViewSet, basename="compliance-job")
+router.register(
+    "compliance/placements",
+    placement_views.CompliancePlacementViewSet,
+    basename="compliance-placement",
+)
 
 urlpatterns = [*router.urls]

@@ -30,6 +30,12 @@ reported, not only the first. The rules, in the order they are checked:
 * Certification: a site (or its provider) that holds a certificate of a scheme that lapsed by
   the day and no certificate of that scheme in force is CERTIFICATION_EXPIRED; a site with no
   certificates at all is not.
+* Allocations and placements: a granted allocation (the board's grant of GPUs at sites for
+  named data sets) and a placement (a copy of a data set stored at a site) are swept like
+  jobs, as data that is at the site, with no purpose, action or output destination of their
+  own: terms in force, the three locations, residency with its transfer basis, approval,
+  certification and exposure are checked; purpose, action, movement and onward transfer are
+  not.
 * Federated jobs need an aggregation site and secure aggregation; with personal data also a
   differential-privacy budget (FEDERATED_SAFEGUARD_MISSING).
 * Obligations: retention limits of the terms, onward transfers that need the steering
@@ -39,7 +45,7 @@ reported, not only the first. The rules, in the order they are checked:
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from compute.compliance.facts import (
     ClauseFacts,
@@ -63,6 +69,7 @@ from compute.compliance.reasons import (
 
 SENSITIVE = frozenset({"confidential", "restricted", "special_category"})
 FEDERATED = "federated"
+JOB = "job"
 DATA_TO_COMPUTE = "data_to_compute"
 
 
@@ -213,7 +220,7 @@ def _apply_terms(
 ) -> None:
     """Purpose, action, compute and administration location, onward transfer and retention.
     With ``model_subject`` the terms are inherited by a derived model."""
-    facts, job = judge.facts, judge.facts.job
+    job = judge.facts.job
     derived = model_subject is not None
 
     def code(direct: Code) -> Code:
@@ -222,6 +229,29 @@ def _apply_terms(
     subject = model_subject or _dataset_subject(dataset)
     about = f"inherited from {dataset.name}: " if derived else f"{dataset.name}: "
 
+    if job.scope == JOB:
+        _purpose_and_action(judge, clauses, subject, about, code)
+    _locations_and_onward(judge, clauses, compute_sites, subject, about, code, model_subject)
+    if not derived:
+        for clause in clauses:
+            if clause.terms.retention_days is not None:
+                judge.oblige(
+                    ObligationCode.RETENTION_LIMIT,
+                    subject,
+                    f"{about}delete copies and outputs holding the data within "
+                    f"{clause.terms.retention_days} days (clause {clause.number}).",
+                    source_of(clause),
+                )
+
+
+def _purpose_and_action(
+    judge: _Judge,
+    clauses: Sequence[ClauseFacts],
+    subject: Subject,
+    about: str,
+    code: Callable[[Code], Code],
+) -> None:
+    job = judge.facts.job
     permitting = [clause for clause in clauses if job.purpose in clause.terms.purposes]
     judge.check(
         "purpose_permitted",
@@ -259,6 +289,17 @@ def _apply_terms(
             source=source_of(clauses[0]),
         )
 
+
+def _locations_and_onward(
+    judge: _Judge,
+    clauses: Sequence[ClauseFacts],
+    compute_sites: Sequence[SiteFacts],
+    subject: Subject,
+    about: str,
+    code: Callable[[Code], Code],
+    model_subject: Subject | None,
+) -> None:
+    facts, job = judge.facts, judge.facts.job
     for clause in clauses:
         allowed = sorted(clause.terms.jurisdictions)
         for site in compute_sites:
@@ -318,15 +359,6 @@ def _apply_terms(
         elif destination is not None:
             judge.checks.append(Check("onward_transfer", subject, True))
 
-        if clause.terms.retention_days is not None and not derived:
-            judge.oblige(
-                ObligationCode.RETENTION_LIMIT,
-                subject,
-                f"{about}delete copies and outputs holding the data within "
-                f"{clause.terms.retention_days} days (clause {clause.number}).",
-                source_of(clause),
-            )
-
 
 def _basis_for(judge: _Judge, origin: str, target: str) -> TransferBasisFacts | None:
     facts = judge.facts
@@ -350,7 +382,7 @@ def _residency_and_movement(
 ) -> None:
     job = judge.facts.job
     subject = _dataset_subject(dataset)
-    for clause in clauses:
+    for clause in clauses if job.scope == JOB else ():
         judge.check(
             "movement_permitted",
             subject,
@@ -364,7 +396,7 @@ def _residency_and_movement(
         )
     if not compute_sites:
         return
-    if job.movement != DATA_TO_COMPUTE:
+    if job.scope == JOB and job.movement != DATA_TO_COMPUTE:
         at_home = [
             site for site in compute_sites if judge.within(site.jurisdiction, dataset.residency)
         ]
@@ -472,11 +504,12 @@ def _site_checks(
             )
 
 
-def decide(facts: Facts) -> Decision:
-    """Allow, deny or allow with obligations, with every reason. Pure: no database."""
+def decide(facts: Facts, *, digest: bool = True) -> Decision:
+    """Allow, deny or allow with obligations, with every reason. Pure: no database.
+    A sweep, which stores no decision, skips the digest of the rules (``digest=False``)."""
     judge = _Judge(facts)
     job = facts.job
-    job_subject = Subject("job", job.job_id, f"Job {job.job_id}" if job.job_id else "What-if")
+    job_subject = Subject(job.scope, job.job_id, job.label)
 
     judge.check(
         "datasets_named",
@@ -499,7 +532,9 @@ def decide(facts: Facts) -> Decision:
     judge.check(
         "output_destination",
         job_subject,
-        bool(job.output_jurisdiction) or facts.site(job.output_site_id) is not None,
+        job.scope != JOB
+        or bool(job.output_jurisdiction)
+        or facts.site(job.output_site_id) is not None,
         Code.MISSING_ATTRIBUTE,
         expected="an output jurisdiction or site",
         actual="none",
@@ -631,5 +666,5 @@ def decide(facts: Facts) -> Decision:
         reasons=tuple(judge.reasons),
         obligations=tuple(judge.obligations),
         explain=tuple(judge.checks),
-        rules_digest=rules_digest(facts),
+        rules_digest=rules_digest(facts) if digest else "",
     )

@@ -1,6 +1,7 @@
 """Demo compliance for the Gulf Health alliance: a sovereign site in Abu Dhabi, approved, and a
 federated training job on the chest CT scans — which the engine denies, because the data
-sharing agreement that would allow it is still in review. The sweep turns that into a finding,
+sharing agreement that would allow it is still in review. A staging copy of the scans already
+sits at the site, under the same unexecuted terms. The sweep turns both into findings,
 and the what-if form is there to try the job once the agreement is executed."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from agreements.models import Dataset
 from compute import directory
-from compute.compliance import services, sweeps
+from compute.compliance import placements, services, sweeps
 from compute.compliance.models import Job
 from consortia.models import Consortium, Jurisdiction, User
 
@@ -67,4 +68,12 @@ def seed_compliance() -> None:
         dp_epsilon=2.0,
     )
     services.decide_and_record(actor=omar, consortium=gulf, spec_or_job=job, explain=True)
+    placements.placement_record(
+        actor=omar,
+        consortium=gulf,
+        dataset=scans,
+        site=site,
+        since=today - datetime.timedelta(days=14),
+        note="Staging copy for the first federated round.",
+    )
     sweeps.sweep_consortium(gulf.pk)

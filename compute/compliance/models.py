@@ -1,4 +1,5 @@
-"""Rows of the compliance engine: transfer bases (law as dated data), jobs, and decisions.
+"""Rows of the compliance engine: transfer bases (law as dated data), jobs, data set
+placements, decisions and findings.
 
 A decision is history: it is written once and never updated (the database refuses updates,
 migration 0002), so what the engine said, on which facts and rules, stays on record.
@@ -7,6 +8,7 @@ migration 0002), so what the engine said, on which facts and rules, stays on rec
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +16,9 @@ from django.db.models import F, Q
 
 from agreements.models import Dataset, IPAsset
 from consortia.models import Consortium, Jurisdiction, Organisation
+
+if TYPE_CHECKING:
+    from compute.models import AllocationRequest
 
 
 class TransferBasis(models.Model):
@@ -195,10 +200,45 @@ class Decision(models.Model):
         return f"{self.get_outcome_display()} at {self.decided_at:%Y-%m-%d %H:%M}"
 
 
+class Placement(models.Model):
+    """Where a copy of a data set is stored for the consortium's work, from ``since`` until the
+    day before ``until``. Sweeps hold every live placement to the data set's residency and
+    terms and to the site's approval, like a job."""
+
+    consortium = models.ForeignKey(
+        Consortium, on_delete=models.PROTECT, related_name="dataset_placements"
+    )
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="placements")
+    site = models.ForeignKey("compute.Site", on_delete=models.PROTECT, related_name="placements")
+    since = models.DateField()
+    until = models.DateField(
+        null=True, blank=True, help_text="First day on which the copy is no longer there."
+    )
+    note = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["consortium", "dataset", "since"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(until__isnull=True) | Q(until__gt=F("since")),
+                name="placement_window",
+                violation_error_message="A copy must be removed after it was placed.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} at {self.site}"
+
+
 class Finding(models.Model):
-    """A rule a live job breaks, found by a sweep: open until people acknowledge and resolve
-    it, or until a sweep no longer finds it. One unresolved finding per job, code and subject,
-    so a sweep run twice opens nothing new."""
+    """A rule that a live job, a granted allocation or a data set's placement breaks, found by
+    a sweep: open until people acknowledge and resolve it, or until a sweep no longer finds it.
+    One unresolved finding per swept item, code and subject, so a sweep run twice opens nothing
+    new."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -208,14 +248,28 @@ class Finding(models.Model):
     consortium = models.ForeignKey(
         Consortium, on_delete=models.PROTECT, related_name="compliance_findings"
     )
-    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="findings")
+    job = models.ForeignKey(
+        Job, on_delete=models.PROTECT, null=True, blank=True, related_name="findings"
+    )
+    allocation = models.ForeignKey(
+        "compute.AllocationRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="findings",
+    )
+    placement = models.ForeignKey(
+        Placement, on_delete=models.PROTECT, null=True, blank=True, related_name="findings"
+    )
     owner = models.ForeignKey(
         Organisation,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="The organisation whose job it is, which must act.",
+        help_text="The organisation whose job, allocation or data it is, which must act.",
     )
-    key = models.CharField(max_length=64, help_text="SHA-256 of job, code and subject.")
+    key = models.CharField(
+        max_length=64, help_text="SHA-256 of the swept item, the code and the subject."
+    )
     code = models.CharField(max_length=40)
     severity = models.CharField(max_length=8, default="high")
     subject = models.JSONField(default=dict)
@@ -247,8 +301,21 @@ class Finding(models.Model):
                 condition=Q(status__in=["open", "acknowledged", "resolved"]),
                 name="compliance_finding_status_valid",
             ),
+            models.CheckConstraint(
+                condition=Q(job__isnull=False, allocation__isnull=True, placement__isnull=True)
+                | Q(job__isnull=True, allocation__isnull=False, placement__isnull=True)
+                | Q(job__isnull=True, allocation__isnull=True, placement__isnull=False),
+                name="compliance_finding_one_item",
+            ),
         ]
         indexes = [models.Index(fields=["consortium", "status"], name="compliance_finding_queue")]
 
     def __str__(self) -> str:
         return f"{self.code} on {self.subject.get('display', '')} ({self.get_status_display()})"
+
+    @property
+    def item(self) -> Job | AllocationRequest | Placement:
+        """What the sweep found breaking the rule."""
+        item = self.job or self.allocation or self.placement
+        assert item is not None
+        return item

@@ -23,9 +23,11 @@ from audit.services import audit_record
 from compute import permissions
 from compute.compliance import decide as decide_module
 from compute.compliance import facts as facts_module
+from compute.compliance import sources
 from compute.compliance.facts import JobSpec
 from compute.compliance.models import Decision, Job, Movement
 from compute.compliance.reasons import Decision as Verdict
+from compute.compliance.sources import FactSource
 from compute.models import Site
 from consortia.models import Consortium, Jurisdiction, Membership, User
 
@@ -52,7 +54,7 @@ SPEC_FIELDS = frozenset(
 def evaluate(job_or_spec: Job | JobSpec, at: datetime.datetime) -> Verdict:
     """The decision for a stored job or a what-if at ``at``: gather the facts, then decide."""
     spec = JobSpec.from_job(job_or_spec) if isinstance(job_or_spec, Job) else job_or_spec
-    return decide_module.decide(facts_module.gather(spec, at))
+    return decide_module.decide(sources.gather(spec, at))
 
 
 def _require_job_rights(actor: User, consortium: Consortium) -> None:
@@ -101,7 +103,12 @@ def _clean(consortium: Consortium, spec: Mapping[str, Any]) -> dict[str, Any]:
         ),
     }
     wanted = {i for i in [*site_ids, *named_sites.values()] if isinstance(i, int)}
-    sites = {site.pk: site for site in Site.objects.filter(pk__in=wanted)}
+    sites = {
+        site.pk: site
+        for site in Site.objects.filter(pk__in=wanted)
+        .select_related("provider")
+        .prefetch_related("administered_from")
+    }
     if not site_ids:
         error("sites", "Name at least one site.")
     if missing := [str(i) for i in site_ids if i not in sites]:
@@ -222,7 +229,11 @@ def job_propose(*, actor: User, consortium: Consortium, **spec: Any) -> Job:
     return job
 
 
-def _spec_of(actor: User, consortium: Consortium, spec_or_job: Any) -> JobSpec:
+def _spec_of(
+    actor: User, consortium: Consortium, spec_or_job: Any, source: FactSource | None = None
+) -> JobSpec:
+    """The engine's view of a stored job, a spec or request fields (cleaned first); the rows
+    cleaning loaded go into ``source``."""
     if isinstance(spec_or_job, Job):
         if spec_or_job.consortium_id != consortium.pk:
             raise ValidationError({"job": "Not a job of this consortium."})
@@ -232,6 +243,12 @@ def _spec_of(actor: User, consortium: Consortium, spec_or_job: Any) -> JobSpec:
             raise ValidationError({"job": "Not a job of this consortium."})
         return spec_or_job
     cleaned = _clean(consortium, spec_or_job)
+    if source is not None:
+        named = [cleaned["output_site"], cleaned["aggregation_site"]]
+        source.prime(
+            datasets=cleaned["datasets"],
+            sites=[*cleaned["sites"], *filter(None, named)],
+        )
     return JobSpec(
         consortium_id=consortium.pk,
         organisation_id=actor.organisation_id,
@@ -263,9 +280,10 @@ def decide_and_record(
     """Evaluate a job (or a what-if spec) at ``at`` (now by default), store the decision with
     the facts it saw and the digest of its rules, and audit it. Decisions are never updated."""
     _require_job_rights(actor, consortium)
-    spec = _spec_of(actor, consortium, spec_or_job)
+    source = FactSource(consortium.pk)
+    spec = _spec_of(actor, consortium, spec_or_job, source)
     at = at or timezone.now()
-    facts = facts_module.gather(spec, at)
+    facts = source.facts(spec, at)
     verdict = decide_module.decide(facts)
     decision = Decision.objects.create(
         job_id=spec.job_id,

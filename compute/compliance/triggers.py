@@ -4,8 +4,8 @@ recorded, a transfer basis changed, a membership ended.
 
 Model signals rather than calls from the services, so the lower apps (agreements, consortia)
 need not know compute exists. Each change queues a sweep of its consortium on commit, and only
-for consortia with live jobs; directory changes (certificates, exposures, transfer bases) reach
-every such consortium.
+for consortia with live jobs, running grants or placed data sets; directory changes
+(certificates, exposures, transfer bases) reach every such consortium.
 """
 
 from __future__ import annotations
@@ -17,22 +17,31 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 
 
-def _consortia_with_live_jobs(consortium_id: int | None) -> list[int]:
-    from compute.compliance.models import Job
-    from compute.compliance.sweeps import LIVE
+def _consortia_with_live_items(consortium_id: int | None) -> list[int]:
+    """Consortia with something a sweep holds to the rules: a live job, a running grant or a
+    data set placed somewhere."""
+    from compute.compliance.sweeps import live_allocations, live_jobs, live_placements
 
-    jobs = Job.objects.filter(status__in=LIVE, ends_at__gt=timezone.now())
-    if consortium_id is not None:
-        jobs = jobs.filter(consortium_id=consortium_id)
-    return list(jobs.values_list("consortium_id", flat=True).distinct())
+    now = timezone.now()
+    found: set[int] = set()
+    for live in (live_jobs, live_allocations, live_placements):
+        items = live(consortium_id, now)
+        found |= set(items.values_list("consortium_id", flat=True).distinct())
+    return sorted(found)
 
 
 def _queue(consortium_id: int | None) -> None:
     # Not deduplicated: a change saved several times queues several sweeps, which are
     # idempotent and take turns on each job's lock (a set of pending ids would leak when a
     # transaction rolls back and its on-commit callbacks never run).
-    for target in _consortia_with_live_jobs(consortium_id):
-        transaction.on_commit(_sender(target), robust=True)
+    for target in _consortia_with_live_items(consortium_id):
+        queue_sweep(target)
+
+
+def queue_sweep(consortium_id: int) -> None:
+    """Sweep the consortium once the current transaction commits. Robust: the change stands
+    whether or not the broker takes the sweep; the hourly sweep catches up."""
+    transaction.on_commit(_sender(consortium_id), robust=True)
 
 
 def _sender(consortium_id: int) -> Any:

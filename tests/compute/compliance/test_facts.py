@@ -12,9 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from agreements.models import IPAsset
-from compute.compliance.facts import gather, rules_digest
+from compute.compliance.facts import rules_digest
 from compute.compliance.reasons import Outcome
 from compute.compliance.services import evaluate
+from compute.compliance.sources import gather
 from compute.models import Approval, Certification, Exposure, Provider, Site
 from consortia.models import Jurisdiction
 from tests.agreements.test_terms_and_odrl import data_deal
