@@ -36,20 +36,27 @@ pytest_plugins = ("celery.contrib.pytest",)
 # Data migrations load reference data (jurisdictions, partnership models). A transactional
 # test ends with a flush that empties every table, so that data is put back before each
 # transactional test, and at session start in case the last session ended with a flush.
-REFERENCE_DATA = (
-    ("consortia.Jurisdiction", "consortia.migrations.0002_jurisdictions"),
-    ("consortia.PartnershipModel", "consortia.migrations.0003_partnership_models"),
-    ("agreements.ClauseTemplate", "agreements.migrations.0003_clause_library"),
-    ("compute.TransferBasis", "compute.migrations.0003_transfer_bases"),
+REFERENCE_DATA: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("consortia.Jurisdiction", ("consortia.migrations.0002_jurisdictions",)),
+    ("consortia.PartnershipModel", ("consortia.migrations.0003_partnership_models",)),
+    ("agreements.ClauseTemplate", ("agreements.migrations.0003_clause_library",)),
+    (
+        "compute.TransferBasis",
+        (
+            "compute.migrations.0003_transfer_bases",
+            "compute.migrations.0007_uk_adequacy_renewed",
+        ),
+    ),
 )
 
 
 def ensure_reference_data() -> None:
     from django.apps import apps
 
-    for label, module in REFERENCE_DATA:
+    for label, modules in REFERENCE_DATA:
         if not apps.get_model(label)._default_manager.exists():
-            importlib.import_module(module).load(apps, None)
+            for module in modules:
+                importlib.import_module(module).load(apps, None)
 
 
 @pytest.fixture(scope="session")
@@ -220,6 +227,7 @@ def domain_state() -> tuple[Any, ...]:
         SignedDocument,
     )
     from compute import models as compute
+    from compute.compliance.models import Placement
     from consortia.models import Motion, MotionVoter, Proxy, Vote
 
     models = (
@@ -252,6 +260,7 @@ def domain_state() -> tuple[Any, ...]:
         compute.FairShareAlert,
         compute.Job,
         compute.Decision,
+        Placement,
     )
     return (
         *(list(model.objects.order_by("pk").values()) for model in models),

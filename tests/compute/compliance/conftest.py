@@ -16,7 +16,6 @@ reason codes to break one fact at a time.
 from __future__ import annotations
 
 import datetime
-import importlib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -56,9 +55,9 @@ class Compliance:
 def transfer_bases(db: Any) -> None:
     """The seeded transfer bases (a flush in a transactional test would have emptied them)."""
     if not TransferBasis.objects.exists():
-        from django.apps import apps
+        from tests.conftest import ensure_reference_data
 
-        importlib.import_module("compute.migrations.0003_transfer_bases").load(apps, None)
+        ensure_reference_data()
 
 
 @pytest.fixture

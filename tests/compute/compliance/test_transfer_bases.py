@@ -66,3 +66,29 @@ def test_only_known_jurisdictions_are_seeded() -> None:
 def test_in_force_is_dated(transfer_bases: None, on: datetime.date, in_force: bool) -> None:
     us = TransferBasis.objects.get(kind="adequacy_decision", to_jurisdiction_id="US")
     assert us.in_force(on) is in_force
+
+
+@pytest.mark.parametrize(
+    ("on", "reference"),
+    [
+        (datetime.date(2025, 12, 26), "Commission Implementing Decision (EU) 2021/1772"),
+        (datetime.date(2025, 12, 27), "renewing Decision (EU) 2021/1772"),
+        (datetime.date(2031, 12, 26), "renewing Decision (EU) 2021/1772"),
+        (datetime.date(2031, 12, 27), None),
+    ],
+)
+def test_the_uk_decision_hands_over_to_its_renewal_and_the_renewal_lapses(
+    transfer_bases: None, on: datetime.date, reference: str | None
+) -> None:
+    """Renewed on 19 December 2025 until 27 December 2031 (migration 0007): one basis holds
+    on each day, none after the renewal ends."""
+    in_force = [
+        basis.reference
+        for basis in TransferBasis.objects.filter(kind="adequacy_decision", to_jurisdiction_id="GB")
+        if basis.in_force(on)
+    ]
+    if reference is None:
+        assert in_force == []
+    else:
+        assert len(in_force) == 1
+        assert reference in in_force[0]
