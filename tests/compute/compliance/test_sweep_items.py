@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
-from audit.services import audit_record_many
+from audit.services import EventSpec, audit_record_many
 from audit.verification import verify
 from compute import allocations
 from compute.compliance import sweeps
@@ -139,19 +139,18 @@ def test_a_preloaded_source_gives_the_same_facts_without_a_query(c: Compliance) 
 def test_many_events_append_to_the_chain_under_one_lock(c: Compliance) -> None:
     job = live_job(c)
     before = AuditEvent.objects.count()
-    records = audit_record_many(
-        [
-            {
-                "action": "create",
-                "actor": None,
-                "consortium_id": job.consortium_id,
-                "target": job,
-                "changes": {"n": {"before": None, "after": n}},
-            }
-            for n in range(5)
-        ]
-        + [{"action": "create", "actor": None, "target": job}]
-    )
+    events: list[EventSpec] = [
+        {
+            "action": "create",
+            "actor": None,
+            "consortium_id": job.consortium_id,
+            "target": job,
+            "changes": {"n": {"before": None, "after": n}},
+        }
+        for n in range(5)
+    ]
+    events.append({"action": "create", "actor": None, "target": job})  # the platform chain
+    records = audit_record_many(events)
     assert AuditEvent.objects.count() == before + 6
     chained = [record for record in records if record.consortium_id == job.consortium_id]
     assert [r.sequence for r in chained] == list(
