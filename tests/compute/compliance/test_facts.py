@@ -21,6 +21,7 @@ from consortia.models import Jurisdiction
 from tests.agreements.test_terms_and_odrl import data_deal
 from tests.compute.compliance.conftest import Compliance, spec_for
 from tests.compute.conftest import Grid, at
+from tests.conftest import requires_postgres
 
 
 def _site(c: Compliance, name: str, code: str, *, approve: bool = True) -> Site:
@@ -233,3 +234,20 @@ def test_transfer_basis_for_data_leaving_the_eu(
 
 def test_jurisdictions_exist(db: Any) -> None:
     assert Jurisdiction.objects.filter(pk__in=["JP", "IN", "GB"]).count() == 3
+
+
+@requires_postgres
+def test_the_clauses_naming_a_data_set_are_found_by_index(compliance: Compliance) -> None:
+    """Migration agreements 0007 indexes ``terms -> 'datasets'``: the containment lookup the
+    fact source uses must be one the index answers (checked with sequential scans off, as the
+    planner rightly scans a table this small)."""
+    from agreements.models import Clause
+
+    lookup = Clause.objects.filter(terms__datasets__contains=[compliance.dataset.pk]).values("pk")
+    sql, params = lookup.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "clause_terms_datasets" in plan, plan
+    assert [row["pk"] for row in lookup] == [compliance.clause.pk]
