@@ -12,13 +12,14 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Case, Count, QuerySet, Value, When
 
 from agreements import permissions as agreement_permissions
 from agreements.models import IPAsset
 from alliance.errors import AccessDeniedError
 from compute import permissions
 from compute.compliance.models import Decision, Finding, Job
+from compute.compliance.reasons import Severity
 
 # Rights that let a member propose jobs and ask the engine (what the services enforce).
 CHECK_RIGHTS = frozenset(
@@ -120,20 +121,36 @@ def consortium_models(*, actor: Any, consortium_id: int) -> QuerySet[IPAsset]:
 FINDINGS_SHOWN = 200
 
 
-def open_findings(*, actor: Any, consortium_id: int) -> tuple[list[Finding], int]:
-    """The newest of the consortium's findings not yet resolved (at most FINDINGS_SHOWN: a
-    rule change can open thousands at once), and how many there are, if ``actor`` sees it."""
+def open_findings(*, actor: Any, consortium_id: int) -> tuple[list[Finding], dict[str, int]]:
+    """The consortium's findings not yet resolved, most severe and then newest first (at
+    most FINDINGS_SHOWN: a rule change can open thousands at once), and how many there are of
+    each severity, if ``actor`` sees it."""
     unresolved = (
         permissions.visible_findings(actor)
         .filter(consortium_id=consortium_id)
         .exclude(status=Finding.Status.RESOLVED)
     )
-    shown = unresolved.select_related(
-        "job",
-        "allocation__pool",
-        "allocation__organisation",
-        "placement__dataset",
-        "placement__site",
-        "owner",
-    ).order_by("-opened_at", "-pk")[:FINDINGS_SHOWN]
-    return list(shown), unresolved.count()
+    rank = Case(
+        *(When(severity=severity, then=Value(n)) for n, severity in enumerate(Severity)),
+        default=Value(len(Severity)),
+    )
+    shown = (
+        unresolved.select_related(
+            "job",
+            "allocation__pool",
+            "allocation__organisation",
+            "placement__dataset",
+            "placement__site",
+            "owner",
+        )
+        .alias(rank=rank)
+        .order_by("rank", "-opened_at", "-pk")[:FINDINGS_SHOWN]
+    )
+    counts = dict(
+        unresolved.order_by()
+        .values_list("severity")
+        .annotate(n=Count("pk"))
+        .values_list("severity", "n")
+    )
+    by_severity = {str(severity): counts.get(str(severity), 0) for severity in Severity}
+    return list(shown), by_severity

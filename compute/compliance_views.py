@@ -72,7 +72,7 @@ def compliance_page(request: HttpRequest, consortium_pk: int) -> HttpResponse:
             )
     elif may_check:
         form = _what_if_form(request, consortium)
-    findings, findings_total = selectors.open_findings(actor=user, consortium_id=consortium.pk)
+    findings, by_severity = selectors.open_findings(actor=user, consortium_id=consortium.pk)
     return render(
         request,
         "compute/compliance.html",
@@ -85,7 +85,8 @@ def compliance_page(request: HttpRequest, consortium_pk: int) -> HttpResponse:
             "form": form,
             "decision": decision,
             "findings": findings,
-            "findings_total": findings_total,
+            "findings_total": sum(by_severity.values()),
+            "findings_by_severity": by_severity,
         },
         status=status,
     )

@@ -271,7 +271,12 @@ class Finding(models.Model):
         max_length=64, help_text="SHA-256 of the swept item, the code and the subject."
     )
     code = models.CharField(max_length=40)
-    severity = models.CharField(max_length=8, default="high")
+    severity = models.CharField(
+        max_length=8,
+        choices=[("critical", "Critical"), ("high", "High"), ("medium", "Medium")],
+        default="high",
+        help_text="From the reason code (compute.compliance.reasons.SEVERITY).",
+    )
     subject = models.JSONField(default=dict)
     message = models.TextField()
     expected = models.TextField(blank=True)

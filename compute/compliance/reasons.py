@@ -31,6 +31,39 @@ class Code(enum.StrEnum):
     MISSING_ATTRIBUTE = "MISSING_ATTRIBUTE"
 
 
+class Severity(enum.StrEnum):
+    """How urgently a finding must be put right: a sweep's findings are sorted by it."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+
+
+# Critical: data is, or would be, where the law or its terms forbid (moved out of its
+# residency, with no transfer basis, onward to a forbidden party, or under a foreign law that
+# reaches personal or confidential data). High: the work breaks the signed terms or runs
+# outside what the consortium approved. Medium: paperwork to complete (a lapsed certificate,
+# a fact nobody recorded), which still denies until it is done.
+SEVERITY: dict[Code, Severity] = {
+    Code.DATA_RESIDENCY_VIOLATION: Severity.CRITICAL,
+    Code.TRANSFER_BASIS_MISSING: Severity.CRITICAL,
+    Code.ONWARD_TRANSFER_PROHIBITED: Severity.CRITICAL,
+    Code.PROVIDER_EXTRATERRITORIAL_EXPOSURE: Severity.CRITICAL,
+    Code.SITE_JURISDICTION_NOT_ALLOWED: Severity.HIGH,
+    Code.ADMIN_ACCESS_OUTSIDE_ALLOWED: Severity.HIGH,
+    Code.SITE_NOT_APPROVED: Severity.HIGH,
+    Code.AGREEMENT_NOT_EXECUTED: Severity.HIGH,
+    Code.AGREEMENT_EXPIRED: Severity.HIGH,
+    Code.PURPOSE_NOT_PERMITTED: Severity.HIGH,
+    Code.ACTION_NOT_PERMITTED: Severity.HIGH,
+    Code.MOVEMENT_NOT_PERMITTED: Severity.HIGH,
+    Code.DERIVED_MODEL_RESTRICTED: Severity.HIGH,
+    Code.FEDERATED_SAFEGUARD_MISSING: Severity.HIGH,
+    Code.CERTIFICATION_EXPIRED: Severity.MEDIUM,
+    Code.MISSING_ATTRIBUTE: Severity.MEDIUM,
+}
+
+
 class ObligationCode(enum.StrEnum):
     RETENTION_LIMIT = "RETENTION_LIMIT"
     ONWARD_TRANSFER_NEEDS_STEERING_APPROVAL = "ONWARD_TRANSFER_NEEDS_STEERING_APPROVAL"

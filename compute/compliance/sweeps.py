@@ -35,7 +35,7 @@ from compute import notifications
 from compute.compliance.decide import decide
 from compute.compliance.facts import JobSpec
 from compute.compliance.models import Finding, Job, Movement, Placement
-from compute.compliance.reasons import Reason
+from compute.compliance.reasons import SEVERITY, Reason
 from compute.compliance.sources import FactSource
 from compute.models import AllocationRequest, Reservation
 from consortia.models import Role
@@ -311,6 +311,7 @@ def _new_finding(item: Item, key: str, reason: Reason, now: datetime.datetime) -
         owner_id=item.owner_id,
         key=key,
         code=str(reason.code),
+        severity=str(SEVERITY[reason.code]),
         subject=reason.subject.as_json(),
         message=reason.message,
         expected=reason.expected,

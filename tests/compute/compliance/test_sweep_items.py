@@ -16,6 +16,7 @@ from audit.verification import verify
 from compute import allocations
 from compute.compliance import sweeps
 from compute.compliance.models import Finding
+from compute.compliance.reasons import SEVERITY, Code, Severity
 from compute.compliance.sources import FactSource, gather
 from compute.models import AllocationRequest
 from tests.compute.compliance.conftest import Compliance
@@ -183,3 +184,29 @@ def test_the_compliance_page_shows_what_each_finding_is_on(c: Compliance, browse
     assert page.status_code == 200
     assert "DATA_RESIDENCY_VIOLATION" in html
     assert f'Grant: <a href="/compute/requests/{request.pk}/">' in html
+
+
+@pytest.mark.parametrize("code", list(Code))
+def test_every_reason_code_has_a_severity(code: Code) -> None:
+    assert SEVERITY[code] in set(Severity)
+
+
+def test_findings_carry_their_codes_severity_and_the_page_puts_the_worst_first(
+    c: Compliance, browser_as: Any
+) -> None:
+    live_job(c, action="copy_raw", starts_at=DURING, ends_at=at("2027-02-01"))  # high
+    request = granted(c, c.grid.frankfurt)  # DATA_RESIDENCY_VIOLATION: critical
+    sweeps.sweep_consortium(request.consortium_id, DURING)
+    severities = dict(Finding.objects.values_list("code", "severity"))
+    assert severities["DATA_RESIDENCY_VIOLATION"] == "critical"
+    assert severities["ACTION_NOT_PERMITTED"] == "high"
+    html = (
+        browser_as(c.grid.technician)
+        .get(f"/compute/consortia/{request.consortium_id}/compliance/")
+        .content.decode()
+    )
+    counts = {str(s): list(severities.values()).count(s) for s in Severity}
+    assert (
+        f"({counts['critical']} critical, {counts['high']} high, {counts['medium']} medium)" in html
+    )
+    assert html.index("DATA_RESIDENCY_VIOLATION") < html.index("ACTION_NOT_PERMITTED")
