@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "template_partials",
+    "alliance",
     "audit",
     "consortia",
     "agreements",
@@ -208,6 +209,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.audit_seal_checkpoints",
         "schedule": timedelta(minutes=env.integer("AUDIT_CHECKPOINT_MINUTES", 15, minimum=1)),
     },
+    "idempotency-purge": {
+        "task": "alliance.tasks.idempotency_purge",
+        "schedule": timedelta(hours=24),
+    },
     "compliance-sweep": {
         "task": "compute.tasks.compliance_sweep",
         "schedule": timedelta(hours=1),
@@ -289,6 +294,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "alliance.api.schema.idempotency_header",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ConsortiumStatusEnum": "consortia.models.Consortium.Status",
         "MembershipStatusEnum": "consortia.models.Membership.Status",

@@ -17,7 +17,8 @@ def fair_share_alerts() -> int:
 
 @shared_task(ignore_result=True)
 def compliance_sweep() -> int:
-    """Hourly: re-evaluate every live job of every consortium; returns findings opened."""
+    """Hourly: re-evaluate every live job, running grant and placed data set of every
+    consortium; returns findings opened."""
     from compute.compliance import sweeps
 
     return sweeps.sweep_all().opened

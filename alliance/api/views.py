@@ -10,11 +10,40 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from alliance import idempotency
 from alliance.api.serializers import RowSerializer
+from alliance.models import IdempotencyRecord
 
 
 class InputViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
-    """A viewset whose actions validate their input with a given serializer, then call a service."""
+    """A viewset whose actions validate their input with a given serializer, then call a service.
+
+    A POST with an ``Idempotency-Key`` header is claimed once authenticated and its answer
+    kept (``alliance.idempotency``), so a retried create returns the first result.
+    """
+
+    idempotency: IdempotencyRecord | None = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.idempotency = idempotency.claim(request)
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        idempotency.settle(self.idempotency, response)
+        self.idempotency = None
+        return response
+
+    def handle_exception(self, exc: Exception) -> Response:
+        try:
+            return super().handle_exception(exc)
+        except Exception:
+            # A crash is not an answer: free the key so the client's retry runs again.
+            idempotency.release(self.idempotency)
+            self.idempotency = None
+            raise
 
     def validated(self, serializer_class: type[Any], *, partial: bool = False) -> dict[str, Any]:
         serializer = serializer_class(data=self.request.data, partial=partial)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from knox.models import AuthToken
 
+from compute.compliance.models import Decision
 from tests.compute.compliance.conftest import Compliance
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "pipeline-gate.md"
@@ -52,16 +53,30 @@ def test_the_documented_step_fails_the_run_on_deny(
 ) -> None:
     _, token = AuthToken.objects.create(user=compliance.grid.technician)
     (tmp_path / "job.json").write_text(json.dumps(job(compliance, action)))
-    ran = subprocess.run(  # noqa: S603 - the step from our own docs, run as a pipeline would
-        [sys.executable, "-c", pipeline_step()],
-        cwd=tmp_path,
-        env={"ALLIANCE_URL": live_server.url, "ALLIANCE_TOKEN": token, "PATH": "/usr/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert ran.returncode == exit_code, ran.stderr
-    if exit_code:
-        assert "ACTION_NOT_PERMITTED" in ran.stderr
-    assert re.search(r"decision \d+: (allow|deny)", ran.stdout)
+    env = {
+        "ALLIANCE_URL": live_server.url,
+        "ALLIANCE_TOKEN": token,
+        "RUN_ID": f"run-{action}",
+        "PATH": "/usr/bin",
+    }
+    runs = [
+        subprocess.run(  # noqa: S603 - the step from our own docs, run as a pipeline would
+            [sys.executable, "-c", pipeline_step()],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        for _ in range(2)  # the run's step retried: same key, same decision
+    ]
+    for ran in runs:
+        assert ran.returncode == exit_code, ran.stderr
+        if exit_code:
+            assert "ACTION_NOT_PERMITTED" in ran.stderr
+    decided = [re.search(r"decision (\d+): (allow|deny)", ran.stdout) for ran in runs]
+    assert decided[0] is not None
+    assert decided[1] is not None
+    assert decided[0].group(1) == decided[1].group(1)
+    assert Decision.objects.count() == 1
