@@ -296,7 +296,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "alliance.api.schema.idempotency_header",
+        "alliance.api.schema.safe_write_headers",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ConsortiumStatusEnum": "consortia.models.Consortium.Status",

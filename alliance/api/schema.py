@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from alliance import idempotency
@@ -18,10 +19,41 @@ IDEMPOTENCY_KEY = {
 }
 
 
-def idempotency_header(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
-    """Every POST operation accepts an Idempotency-Key header (alliance.api.views)."""
-    for operations in result.get("paths", {}).values():
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The ETag of the object as you read it: if it changed since, the write is "
+    "refused with 412 and nothing is written. '*' matches any version.",
+    "schema": {"type": "string"},
+}
+PRECONDITION_FAILED = {
+    "description": "The object changed since the If-Match ETag was read; read it again.",
+}
+
+
+def _shape(path: str) -> str:
+    # The schema names path parameters after the model field ({id}); the URL conf, {pk}.
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
+def safe_write_headers(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
+    """Every POST accepts an Idempotency-Key; every write to an object of a RowViewSet
+    (whose detail answers carry an ETag) accepts If-Match (alliance.api.views)."""
+    from alliance.api.views import RowViewSet
+
+    conditional = {
+        (_shape(path), method.lower())
+        for path, _, method, callback in generator.endpoints
+        if "{" in path and issubclass(getattr(callback, "cls", object), RowViewSet)
+    }
+    for path, operations in result.get("paths", {}).items():
         post = operations.get("post")
         if post is not None:
             post.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+        for method in ("patch", "put", "delete", "post"):
+            operation = operations.get(method)
+            if operation is not None and (_shape(path), method) in conditional:
+                operation.setdefault("parameters", []).append(IF_MATCH)
+                operation.setdefault("responses", {}).setdefault("412", PRECONDITION_FAILED)
     return result

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, cast
 
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from alliance import idempotency
+from alliance import conditional, idempotency
 from alliance.api.serializers import RowSerializer
 from alliance.models import IdempotencyRecord
 
@@ -56,11 +57,59 @@ class RowViewSet(InputViewSet):
 
     ``get_queryset`` returns the access policy's visible queryset; ``get_object`` calls the
     policy's ``get_<model>_for`` (404 outside, 403 without the right). Both list and detail
-    answer with the same row shape.
+    answer with the same row shape, and detail answers carry an ETag that writes may send
+    back in If-Match (``alliance.conditional``).
     """
 
     row_serializer: ClassVar[type[RowSerializer]]
     cursor_ordering: ClassVar[str] = "-id"
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # A conditional write compares and writes in one transaction, the row locked in
+        # between, so two clients holding the same ETag cannot both succeed.
+        if self.detail and request.method in conditional.WRITES and "HTTP_IF_MATCH" in request.META:
+            with transaction.atomic():
+                return super().dispatch(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        condition = request.headers.get("If-Match")
+        if condition is not None and request.method in conditional.WRITES and self.detail:
+            current = self._current_etag()
+            if current is not None and not conditional.matches(condition, current):
+                raise conditional.PreconditionFailed()
+
+    def _current_etag(self) -> str | None:
+        """The ETag of the object as the caller would read it now, its row locked; None when
+        there is no such object (the action then answers 404 itself)."""
+        pk = str(self.kwargs.get("pk", ""))
+        if not pk.isdigit():
+            return None
+        queryset = self.get_queryset()
+        list(queryset.model._default_manager.select_for_update().filter(pk=pk).values_list("pk"))
+        row = self.rows(queryset.filter(pk=pk)).first()
+        return None if row is None else conditional.etag(self.row_serializer(row).data)
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        tag = None
+        if (
+            self.detail
+            and request.method in conditional.READS | {"PATCH", "PUT"}
+            and response.status_code == 200
+            # A detail action may answer with a file (a CSV, a PDF): only rows get tags.
+            and isinstance(getattr(response, "data", None), dict)
+        ):
+            tag = conditional.etag(response.data)
+            known = conditional.listed(request.headers.get("If-None-Match", ""))
+            if request.method in conditional.READS and tag in known:
+                response = Response(status=304)
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if tag is not None:
+            response["ETag"] = tag
+        return response
 
     def get_serializer_class(self) -> type[Any]:
         return self.row_serializer
