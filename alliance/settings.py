@@ -276,8 +276,11 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "alliance.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["alliance.throttling.PerMinute"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# Requests a minute per person (or address) on the API; 0 turns the limit off.
+API_RATE_LIMIT_PER_MINUTE = env.integer("API_RATE_LIMIT_PER_MINUTE", 1200, minimum=0)
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",
     "TOKEN_TTL": timedelta(days=env.integer("API_TOKEN_TTL_DAYS", 90, minimum=1)),

@@ -21,6 +21,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests reuse user ids across rolled-back transactions and share one cache, so a limit would
+# count one test's requests against the next; test_rate_limits.py turns it on where it tests it.
+API_RATE_LIMIT_PER_MINUTE = 0
 
 # Ordinary tests run tasks in-process; tests marked celery_integration start a real worker
 # on the Redis broker (see tests/conftest.py).

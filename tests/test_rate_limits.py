@@ -1,0 +1,47 @@
+"""Rate limits on the API (alliance.throttling): per person per minute, shared by every
+worker through the cache, answered 429 with Retry-After; other people are not affected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+
+from tests.conftest import World
+
+URL = "/api/v1/consortia/"
+
+
+@pytest.fixture
+def limit_of_three(settings: Any) -> Any:
+    settings.API_RATE_LIMIT_PER_MINUTE = 3
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_the_fourth_request_in_a_minute_is_refused_with_retry_after(
+    world: World, api_as: Any, limit_of_three: None
+) -> None:
+    client = api_as(world.chair)
+    assert [client.get(URL).status_code for _ in range(3)] == [200, 200, 200]
+    refused = client.get(URL)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "throttled" in refused.json()["detail"]
+
+
+def test_each_person_has_their_own_allowance(
+    world: World, api_as: Any, limit_of_three: None
+) -> None:
+    chair = api_as(world.chair)
+    for _ in range(4):
+        chair.get(URL)
+    assert api_as(world.member).get(URL).status_code == 200
+
+
+def test_zero_turns_the_limit_off(world: World, api_as: Any, settings: Any) -> None:
+    settings.API_RATE_LIMIT_PER_MINUTE = 0
+    client = api_as(world.chair)
+    assert {client.get(URL).status_code for _ in range(5)} == {200}
