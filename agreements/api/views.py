@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -202,6 +203,9 @@ class VersionViewSet(InputViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(version_payload(selectors.version_detail(actor=request.user, pk=pk)))
 
+    def current_state(self) -> Any:
+        return _version_state(self.request, self.kwargs["pk"])
+
     def _then(self, version: AgreementVersion) -> Response:
         version.refresh_from_db()
         return Response(version_payload(version))
@@ -288,6 +292,19 @@ class VersionViewSet(InputViewSet):
         )
 
 
+def _version_state(request: Request, pk: Any) -> Any:
+    """A version's payload as its reader sees it now, the version row locked; None when the
+    caller cannot see it."""
+    if not str(pk).isdigit():
+        return None
+    try:
+        version = policy.get_version_for(request.user, pk)
+    except (Http404, PermissionDenied):  # NotVisibleError and AccessDeniedError too
+        return None
+    list(AgreementVersion.objects.select_for_update().filter(pk=version.pk).values_list("pk"))
+    return version_payload(version)
+
+
 @extend_schema_view(
     create=extend_schema(request=api.ClauseInput, responses={201: api.VersionDetail}),
     partial_update=extend_schema(request=api.ClauseUpdateInput, responses=api.VersionWithSigning),
@@ -299,6 +316,16 @@ class ClauseViewSet(InputViewSet):
 
     serializer_class = api.ClauseOut
     http_method_names = ["post", "put", "patch", "delete", "options"]
+
+    def current_state(self) -> Any:
+        # A clause is edited as part of its version: If-Match carries the version's ETag
+        # (from GET /agreement-versions/<id>/, or the last edit's answer), so an editor who
+        # missed a colleague's change to any clause of the draft is told before overwriting.
+        try:
+            clause = policy.get_clause_for(self.request.user, self.kwargs["pk"])
+        except (Http404, PermissionDenied):  # NotVisibleError and AccessDeniedError too
+            return None
+        return _version_state(self.request, clause.version_id)
 
     def create(self, request: Request) -> Response:
         fields = self.validated(api.ClauseInput)

@@ -32,20 +32,30 @@ PRECONDITION_FAILED = {
 }
 
 
+def _compares_state(view: Any) -> bool:
+    """Whether the viewset compares If-Match with a current state (it overrides
+    InputViewSet.current_state, as RowViewSet and the version and clause viewsets do)."""
+    from alliance.api.views import InputViewSet
+
+    return (
+        isinstance(view, type)
+        and issubclass(view, InputViewSet)
+        and view.current_state is not InputViewSet.current_state
+    )
+
+
 def _shape(path: str) -> str:
     # The schema names path parameters after the model field ({id}); the URL conf, {pk}.
     return re.sub(r"\{[^}]+\}", "{}", path)
 
 
 def safe_write_headers(result: dict[str, Any], generator: Any, **kwargs: Any) -> dict[str, Any]:
-    """Every POST accepts an Idempotency-Key; every write to an object of a RowViewSet
-    (whose detail answers carry an ETag) accepts If-Match (alliance.api.views)."""
-    from alliance.api.views import RowViewSet
-
+    """Every POST accepts an Idempotency-Key; every write to an object whose viewset compares
+    If-Match with its current state accepts If-Match (alliance.api.views)."""
     conditional = {
         (_shape(path), method.lower())
         for path, _, method, callback in generator.endpoints
-        if "{" in path and issubclass(getattr(callback, "cls", object), RowViewSet)
+        if "{" in path and _compares_state(getattr(callback, "cls", None))
     }
     for path, operations in result.get("paths", {}).items():
         post = operations.get("post")

@@ -20,21 +20,57 @@ class InputViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     """A viewset whose actions validate their input with a given serializer, then call a service.
 
     A POST with an ``Idempotency-Key`` header is claimed once authenticated and its answer
-    kept (``alliance.idempotency``), so a retried create returns the first result.
+    kept (``alliance.idempotency``), so a retried create returns the first result. Detail
+    JSON answers carry an ETag, and a write with ``If-Match`` is compared with
+    ``current_state()`` (``alliance.conditional``).
     """
 
     idempotency: IdempotencyRecord | None = None
 
+    def current_state(self) -> Any:
+        """What an ``If-Match`` on this detail URL is compared with: the representation the
+        caller would read now, with the rows it is made of locked, or None when the caller
+        cannot see it (the action then answers 404 itself). None by default: viewsets whose
+        detail answers carry an ETag override it."""
+        return None
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # A conditional write compares and writes in one transaction, the rows locked in
+        # between, so two clients holding the same ETag cannot both succeed.
+        if self.detail and request.method in conditional.WRITES and "HTTP_IF_MATCH" in request.META:
+            with transaction.atomic():
+                return super().dispatch(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        condition = request.headers.get("If-Match")
+        if condition is not None and request.method in conditional.WRITES and self.detail:
+            state = self.current_state()
+            if state is not None and not conditional.matches(condition, conditional.etag(state)):
+                raise conditional.PreconditionFailed()
         self.idempotency = idempotency.claim(request)
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any
     ) -> Response:
+        tag = None
+        if (
+            self.detail
+            and request.method in conditional.READS | {"PATCH", "PUT"}
+            and response.status_code == 200
+            # A detail action may answer with a file (a CSV, a PDF): only JSON gets tags.
+            and isinstance(getattr(response, "data", None), dict)
+        ):
+            tag = conditional.etag(response.data)
+            known = conditional.listed(request.headers.get("If-None-Match", ""))
+            if request.method in conditional.READS and tag in known:
+                response = Response(status=304)
         response = super().finalize_response(request, response, *args, **kwargs)
         idempotency.settle(self.idempotency, response)
         self.idempotency = None
+        if tag is not None:
+            response["ETag"] = tag
         return response
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -57,59 +93,21 @@ class RowViewSet(InputViewSet):
 
     ``get_queryset`` returns the access policy's visible queryset; ``get_object`` calls the
     policy's ``get_<model>_for`` (404 outside, 403 without the right). Both list and detail
-    answer with the same row shape, and detail answers carry an ETag that writes may send
-    back in If-Match (``alliance.conditional``).
+    answer with the same row shape; a write's If-Match is compared with the row.
     """
 
     row_serializer: ClassVar[type[RowSerializer]]
     cursor_ordering: ClassVar[str] = "-id"
 
-    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        # A conditional write compares and writes in one transaction, the row locked in
-        # between, so two clients holding the same ETag cannot both succeed.
-        if self.detail and request.method in conditional.WRITES and "HTTP_IF_MATCH" in request.META:
-            with transaction.atomic():
-                return super().dispatch(request, *args, **kwargs)
-        return super().dispatch(request, *args, **kwargs)
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        condition = request.headers.get("If-Match")
-        if condition is not None and request.method in conditional.WRITES and self.detail:
-            current = self._current_etag()
-            if current is not None and not conditional.matches(condition, current):
-                raise conditional.PreconditionFailed()
-
-    def _current_etag(self) -> str | None:
-        """The ETag of the object as the caller would read it now, its row locked; None when
-        there is no such object (the action then answers 404 itself)."""
+    def current_state(self) -> Any:
+        """The row as the caller would read it now, its row locked (see InputViewSet)."""
         pk = str(self.kwargs.get("pk", ""))
         if not pk.isdigit():
             return None
         queryset = self.get_queryset()
         list(queryset.model._default_manager.select_for_update().filter(pk=pk).values_list("pk"))
         row = self.rows(queryset.filter(pk=pk)).first()
-        return None if row is None else conditional.etag(self.row_serializer(row).data)
-
-    def finalize_response(
-        self, request: Request, response: Response, *args: Any, **kwargs: Any
-    ) -> Response:
-        tag = None
-        if (
-            self.detail
-            and request.method in conditional.READS | {"PATCH", "PUT"}
-            and response.status_code == 200
-            # A detail action may answer with a file (a CSV, a PDF): only rows get tags.
-            and isinstance(getattr(response, "data", None), dict)
-        ):
-            tag = conditional.etag(response.data)
-            known = conditional.listed(request.headers.get("If-None-Match", ""))
-            if request.method in conditional.READS and tag in known:
-                response = Response(status=304)
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if tag is not None:
-            response["ETag"] = tag
-        return response
+        return None if row is None else self.row_serializer(row).data
 
     def get_serializer_class(self) -> type[Any]:
         return self.row_serializer
