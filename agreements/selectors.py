@@ -7,8 +7,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.http import Http404
 from django.utils import timezone
 
 from agreements import permissions as policy
@@ -76,6 +77,20 @@ def agreement_detail(*, actor: Any, pk: Any) -> Agreement:
 
 def version_clauses(version: AgreementVersion) -> list[Clause]:
     return list(version.clauses.order_by("position"))
+
+
+def version_locked(*, actor: Any, pk: Any) -> AgreementVersion | None:
+    """The version if ``actor`` sees it, its row locked until the transaction ends (a
+    conditional write compares against it, then writes); None when they do not. Not an
+    audited read: nothing is shown."""
+    if not str(pk).isdigit():
+        return None
+    try:
+        version = policy.get_version_for(actor, pk)
+    except (Http404, PermissionDenied):  # NotVisibleError and AccessDeniedError too
+        return None
+    list(AgreementVersion.objects.select_for_update().filter(pk=version.pk).values_list("pk"))
+    return version
 
 
 def version_detail(*, actor: Any, pk: Any) -> AgreementVersion:

@@ -21,6 +21,11 @@ from rest_framework.throttling import BaseThrottle
 WINDOW = 60
 
 
+def counter_key(caller: str, now: float) -> str:
+    """The cache key counting ``caller``'s requests in the minute of ``now``."""
+    return f"ratelimit:{caller}:{int(now // WINDOW)}"
+
+
 class PerMinute(BaseThrottle):
     """``settings.API_RATE_LIMIT_PER_MINUTE`` requests per caller per minute; 0 turns the
     limit off."""
@@ -38,7 +43,7 @@ class PerMinute(BaseThrottle):
         )
         now = time.time()
         window = int(now // WINDOW)
-        key = f"ratelimit:{caller}:{window}"
+        key = counter_key(caller, now)
         # add() creates the counter only if absent; incr() is atomic in Redis.
         cache.add(key, 0, timeout=WINDOW + 5)
         try:

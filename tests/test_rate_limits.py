@@ -3,22 +3,28 @@ worker through the cache, answered 429 with Retry-After; other people are not af
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 
+from alliance.throttling import counter_key
 from tests.conftest import World
 
 URL = "/api/v1/consortia/"
 
 
 @pytest.fixture
-def limit_of_three(settings: Any) -> Any:
+def limit_of_three(settings: Any, time_machine: Any, world: World) -> None:
+    """A limit of 3, with the clock held mid-minute (the four requests of a test must fall in
+    one window) and this minute's counters of the world's people forgotten (ids recur across
+    rolled-back tests; other tests' counters are left alone)."""
     settings.API_RATE_LIMIT_PER_MINUTE = 3
-    cache.clear()
-    yield
-    cache.clear()
+    now = datetime.datetime.now(datetime.UTC).replace(second=30, microsecond=0)
+    time_machine.move_to(now, tick=False)
+    people = (world.chair, world.member)
+    cache.delete_many([counter_key(f"user:{user.pk}", now.timestamp()) for user in people])
 
 
 def test_the_fourth_request_in_a_minute_is_refused_with_retry_after(

@@ -295,14 +295,8 @@ class VersionViewSet(InputViewSet):
 def _version_state(request: Request, pk: Any) -> Any:
     """A version's payload as its reader sees it now, the version row locked; None when the
     caller cannot see it."""
-    if not str(pk).isdigit():
-        return None
-    try:
-        version = policy.get_version_for(request.user, pk)
-    except (Http404, PermissionDenied):  # NotVisibleError and AccessDeniedError too
-        return None
-    list(AgreementVersion.objects.select_for_update().filter(pk=version.pk).values_list("pk"))
-    return version_payload(version)
+    version = selectors.version_locked(actor=request.user, pk=pk)
+    return None if version is None else version_payload(version)
 
 
 @extend_schema_view(
