@@ -116,3 +116,12 @@ def test_the_schema_offers_if_match_where_it_is_honoured(world: World, api_as: A
     operation = schema.json()["paths"]["/api/v1/consortia/{id}/"]["patch"]
     assert "If-Match" in [parameter["name"] for parameter in operation["parameters"]]
     assert "412" in operation["responses"]
+
+
+def test_a_head_request_gives_the_tag_without_the_body(world: World, api_as: Any) -> None:
+    """docs/safe-writes.md reads the tag with curl -I."""
+    client = api_as(world.chair)
+    head = client.head(url(world))
+    assert head.status_code == 200
+    assert head.headers["ETag"] == client.get(url(world)).headers["ETag"]
+    assert head.content == b""
