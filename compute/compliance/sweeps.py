@@ -235,16 +235,6 @@ def sweep_consortium(consortium_id: int, now: datetime.datetime | None = None) -
     return result
 
 
-def sweep_job(job: Job, now: datetime.datetime) -> SweepResult:
-    """One job, as a sweep would (used where one job changed and others did not)."""
-    with transaction.atomic():
-        locked = Job.objects.select_for_update().get(pk=job.pk)
-        result = _reconcile(FactSource(job.consortium_id), _job_items([locked], now), now)
-    if result.opened:
-        _notify(job.consortium_id, result)
-    return result
-
-
 def _reconcile(source: FactSource, items: list[Item], now: datetime.datetime) -> SweepResult:
     """Decide each item and bring its findings in step, in bulk. Runs in the caller's
     transaction, with the items' rows locked."""

@@ -125,6 +125,25 @@ def spec_for(c: Compliance, **changes: Any) -> JobSpec:
     return JobSpec(**values)
 
 
+def job_fields(c: Compliance, **changes: Any) -> dict[str, Any]:
+    """The same job as ``spec_for``, as the services take it (objects, not ids)."""
+    values: dict[str, Any] = {
+        "datasets": [c.dataset],
+        "sites": [c.grid.paris],
+        "purpose": "research_and_development",
+        "action": "train",
+        "movement": "federated",
+        "output_jurisdiction": "FR",
+        "starts_at": at("2026-06-01"),
+        "ends_at": at("2026-06-10"),
+        "aggregation_site": c.grid.paris,
+        "secure_aggregation": True,
+        "dp_epsilon": 1.0,
+    }
+    values.update(changes)
+    return values
+
+
 COVERING = {
     "FR": frozenset({"FR", "EU", "EEA"}),
     "DE": frozenset({"DE", "EU", "EEA"}),

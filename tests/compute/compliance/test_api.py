@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from compute.compliance import services
 from compute.compliance.models import Decision, Job
 from consortia.models import User
-from tests.compute.compliance.conftest import Compliance
+from tests.compute.compliance.conftest import Compliance, job_fields
 from tests.compute.conftest import at
 
 API = "/api/v1/compliance"
@@ -190,27 +190,9 @@ def _decided(c: Compliance) -> Decision:
     return services.decide_and_record(
         actor=c.grid.technician,
         consortium=c.grid.world.consortium_a,
-        spec_or_job=body_spec(c),
+        spec_or_job=job_fields(c),
         at=at("2026-06-01"),
     )
-
-
-def body_spec(c: Compliance, **changes: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "datasets": [c.dataset],
-        "sites": [c.grid.paris],
-        "purpose": "research_and_development",
-        "action": "train",
-        "movement": "federated",
-        "output_jurisdiction": "FR",
-        "starts_at": at("2026-06-01"),
-        "ends_at": at("2026-06-10"),
-        "aggregation_site": c.grid.paris,
-        "secure_aggregation": True,
-        "dp_epsilon": 1.0,
-    }
-    values.update(changes)
-    return values
 
 
 @pytest.mark.parametrize("persona", ["member", "observer", "auditor", "chair"])
@@ -232,7 +214,7 @@ def test_the_log_filters(compliance: Compliance, api_as: Client) -> None:
     denied = services.decide_and_record(
         actor=c.grid.technician,
         consortium=c.grid.world.consortium_a,
-        spec_or_job=body_spec(c, sites=[c.grid.frankfurt], movement="data_to_compute"),
+        spec_or_job=job_fields(c, sites=[c.grid.frankfurt], movement="data_to_compute"),
         at=at("2026-06-01"),
     )
     client = api_as(c.grid.world.member)
@@ -253,7 +235,7 @@ def test_an_outsider_sees_no_decision_and_no_job(compliance: Compliance, api_as:
     c = compliance
     decision = _decided(c)
     job = services.job_propose(
-        actor=c.grid.technician, consortium=c.grid.world.consortium_a, **body_spec(c)
+        actor=c.grid.technician, consortium=c.grid.world.consortium_a, **job_fields(c)
     )
     client = api_as(c.grid.world.outsider)
     assert client.get(f"{API}/decisions/").json()["results"] == []
@@ -267,7 +249,7 @@ def test_an_outsider_may_not_decide_for_the_consortium(
 ) -> None:
     c = compliance
     job = services.job_propose(
-        actor=c.grid.technician, consortium=c.grid.world.consortium_a, **body_spec(c)
+        actor=c.grid.technician, consortium=c.grid.world.consortium_a, **job_fields(c)
     )
     client = api_as(c.grid.world.outsider)
     with unchanged():
@@ -282,7 +264,7 @@ def test_an_outsider_may_not_decide_for_the_consortium(
 def test_the_observer_may_not_post(compliance: Compliance, api_as: Client, unchanged: Any) -> None:
     c = compliance
     job = services.job_propose(
-        actor=c.grid.technician, consortium=c.grid.world.consortium_a, **body_spec(c)
+        actor=c.grid.technician, consortium=c.grid.world.consortium_a, **job_fields(c)
     )
     client = api_as(c.grid.world.observer)
     with unchanged():
@@ -377,7 +359,7 @@ def test_a_job_id_and_fields_do_not_go_together(
 ) -> None:
     c = compliance
     job = services.job_propose(
-        actor=c.grid.technician, consortium=c.grid.world.consortium_a, **body_spec(c)
+        actor=c.grid.technician, consortium=c.grid.world.consortium_a, **job_fields(c)
     )
     with unchanged():
         response = api_as(c.grid.technician).post(

@@ -15,7 +15,7 @@ from audit.models import AuditEvent
 from compute.compliance import services
 from compute.compliance.models import Decision, Job
 from consortia.models import User
-from tests.compute.compliance.conftest import Compliance
+from tests.compute.compliance.conftest import Compliance, job_fields
 from tests.compute.conftest import at
 
 Browser = Callable[[User | None], Client]
@@ -50,20 +50,7 @@ def denied_data(c: Compliance) -> dict[str, Any]:
 
 
 def _decided(c: Compliance, **changes: Any) -> Decision:
-    spec: dict[str, Any] = {
-        "datasets": [c.dataset],
-        "sites": [c.grid.paris],
-        "purpose": "research_and_development",
-        "action": "train",
-        "movement": "federated",
-        "output_jurisdiction": "FR",
-        "starts_at": at("2026-06-01"),
-        "ends_at": at("2026-06-10"),
-        "aggregation_site": c.grid.paris,
-        "secure_aggregation": True,
-        "dp_epsilon": 1.0,
-        **changes,
-    }
+    spec = job_fields(c, **changes)
     return services.decide_and_record(
         actor=c.grid.technician,
         consortium=c.grid.world.consortium_a,

@@ -14,27 +14,8 @@ from alliance.errors import AccessDeniedError
 from audit.models import AuditEvent
 from compute.compliance import services
 from compute.compliance.models import Decision, Job
-from tests.compute.compliance.conftest import Compliance
+from tests.compute.compliance.conftest import Compliance, job_fields
 from tests.compute.conftest import at
-
-
-def _spec(c: Compliance, **changes: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "name": "Train on the images",
-        "datasets": [c.dataset],
-        "sites": [c.grid.paris],
-        "purpose": "research_and_development",
-        "action": "train",
-        "movement": "federated",
-        "output_jurisdiction": "FR",
-        "starts_at": at("2026-06-01"),
-        "ends_at": at("2026-06-10"),
-        "aggregation_site": c.grid.paris,
-        "secure_aggregation": True,
-        "dp_epsilon": 1.0,
-    }
-    values.update(changes)
-    return values
 
 
 def _counts() -> tuple[int, int, int]:
@@ -45,7 +26,9 @@ def test_a_technician_proposes_a_job(compliance: Compliance) -> None:
     c = compliance
     before = AuditEvent.objects.count()
     job = services.job_propose(
-        actor=c.grid.technician, consortium=c.grid.world.consortium_a, **_spec(c)
+        actor=c.grid.technician,
+        consortium=c.grid.world.consortium_a,
+        **job_fields(c, name="Train on the images"),
     )
     assert job.status == Job.Status.PROPOSED
     assert job.organisation == c.grid.world.org_member
@@ -62,7 +45,9 @@ def test_people_without_request_rights_may_not_propose(
     before = _counts()
     with pytest.raises(AccessDeniedError):
         services.job_propose(
-            actor=getattr(c.grid.world, persona), consortium=c.grid.world.consortium_a, **_spec(c)
+            actor=getattr(c.grid.world, persona),
+            consortium=c.grid.world.consortium_a,
+            **job_fields(c, name="Train on the images"),
         )
     assert _counts() == before
 
@@ -92,7 +77,9 @@ def test_bad_input_names_the_field_and_writes_nothing(
     before = _counts()
     with pytest.raises(ValidationError) as caught:
         services.job_propose(
-            actor=c.grid.technician, consortium=c.grid.world.consortium_a, **_spec(c, **changes)
+            actor=c.grid.technician,
+            consortium=c.grid.world.consortium_a,
+            **job_fields(c, name="Train on the images", **changes),
         )
     assert field in caught.value.message_dict
     assert _counts() == before
@@ -112,7 +99,7 @@ def test_another_consortiums_dataset_is_refused(compliance: Compliance) -> None:
         services.job_propose(
             actor=c.grid.technician,
             consortium=c.grid.world.consortium_a,
-            **_spec(c, datasets=[foreign]),
+            **job_fields(c, name="Train on the images", datasets=[foreign]),
         )
     assert "Not datasets of this consortium" in str(caught.value.message_dict["datasets"])
     assert _counts() == before
@@ -121,7 +108,9 @@ def test_another_consortiums_dataset_is_refused(compliance: Compliance) -> None:
 def test_deciding_a_job_records_one_decision_and_one_event(compliance: Compliance) -> None:
     c = compliance
     consortium = c.grid.world.consortium_a
-    job = services.job_propose(actor=c.grid.technician, consortium=consortium, **_spec(c))
+    job = services.job_propose(
+        actor=c.grid.technician, consortium=consortium, **job_fields(c, name="Train on the images")
+    )
     before = AuditEvent.objects.count()
     decision = services.decide_and_record(
         actor=c.grid.technician, consortium=consortium, spec_or_job=job, at=at("2026-06-01")
@@ -142,7 +131,9 @@ def test_a_what_if_is_recorded_without_a_job_and_explained(compliance: Complianc
     decision = services.decide_and_record(
         actor=c.grid.technician,
         consortium=c.grid.world.consortium_a,
-        spec_or_job=_spec(c, sites=[c.grid.frankfurt], movement="data_to_compute"),
+        spec_or_job=job_fields(
+            c, name="Train on the images", sites=[c.grid.frankfurt], movement="data_to_compute"
+        ),
         at=at("2026-06-01"),
         explain=True,
     )
@@ -159,7 +150,10 @@ def test_the_same_rules_give_the_same_digest(compliance: Compliance) -> None:
     consortium = c.grid.world.consortium_a
     first, second = (
         services.decide_and_record(
-            actor=c.grid.technician, consortium=consortium, spec_or_job=_spec(c), at=at(day)
+            actor=c.grid.technician,
+            consortium=consortium,
+            spec_or_job=job_fields(c, name="Train on the images"),
+            at=at(day),
         )
         for day in ("2026-06-01", "2026-06-02")
     )
@@ -169,7 +163,9 @@ def test_the_same_rules_give_the_same_digest(compliance: Compliance) -> None:
 def test_a_job_of_another_consortium_is_refused(compliance: Compliance) -> None:
     c = compliance
     job = services.job_propose(
-        actor=c.grid.technician, consortium=c.grid.world.consortium_a, **_spec(c)
+        actor=c.grid.technician,
+        consortium=c.grid.world.consortium_a,
+        **job_fields(c, name="Train on the images"),
     )
     with pytest.raises(ValidationError):
         services.decide_and_record(
@@ -182,7 +178,7 @@ def test_decisions_are_never_updated(compliance: Compliance) -> None:
     decision = services.decide_and_record(
         actor=c.grid.technician,
         consortium=c.grid.world.consortium_a,
-        spec_or_job=_spec(c),
+        spec_or_job=job_fields(c, name="Train on the images"),
         at=at("2026-06-01"),
     )
     with pytest.raises(DatabaseError), transaction.atomic():
