@@ -38,6 +38,8 @@ MarkedOut = inline_serializer("NotificationsMarked", {"marked": serializers.Inte
 class NotificationViewSet(RowViewSet):
     """The caller's own notifications, newest first."""
 
+    scope_area = "consortia"
+
     row_serializer = NotificationRow
     lookup_value_converter = "int"
     http_method_names = ["get", "post", "head", "options"]

@@ -44,8 +44,12 @@ def _row(meeting: Any) -> dict[str, Any]:
 class MeetingViewSet(InputViewSet):
     """Steering-committee meetings of the consortia the caller sees, with their minutes."""
 
+    scope_area = "governance"
+
     lookup_value_converter = "int"
     serializer_class = MeetingOut
+    # The list answers a bare array (the 200 latest), not a cursor page: the schema says so.
+    pagination_class = None
     http_method_names = ["get", "head", "options"]
 
     def get_queryset(self) -> Any:

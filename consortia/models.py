@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -212,6 +212,12 @@ class User(AbstractUser):
     )
 
     objects: ClassVar[AllianceUserManager] = AllianceUserManager()
+
+    # Set on a partner client's own account when its token authenticates a request
+    # (alliance.partners.authentication); people keep these defaults.
+    acting_client: Any = None
+    client_scopes: frozenset[str] | None = None
+    consortium_limit: Any = None
 
     class Meta:
         verbose_name = "user"

@@ -20,7 +20,7 @@ import enum
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
@@ -100,12 +100,34 @@ def _visible_ids_sql() -> str:
     )
 
 
+class ConsortiumLimit(Protocol):
+    """The consortia a partner client was limited to by its organisation."""
+
+    def sql(self) -> tuple[str, tuple[Any, ...]]:
+        """A sub-query selecting their ids, with its parameters."""
+
+    def __contains__(self, consortium_id: object) -> bool: ...
+
+
+def consortium_limit(user: Any) -> ConsortiumLimit | None:
+    """A partner client's limit (None for people): the client sees and does only what its
+    account could, and only in those consortia."""
+    return getattr(user, "consortium_limit", None)
+
+
 def visible_consortium_ids(user: Any) -> RawSQL:
     """Ids of the consortia ``user`` may see, as a sub-query that starts from the user.
 
     A user without an organisation matches no membership (SQL NULL equals nothing)."""
-    return RawSQL(  # noqa: S611 - parameters only, see _visible_ids_sql
-        _visible_ids_sql(), (user.organisation_id, *VISIBLE_MEMBERSHIP_STATUSES, user.pk, user.pk)
+    params = (user.organisation_id, *VISIBLE_MEMBERSHIP_STATUSES, user.pk, user.pk)
+    limit = consortium_limit(user)
+    if limit is None:
+        return RawSQL(_visible_ids_sql(), params)  # noqa: S611 - parameters only
+    limited, limit_params = limit.sql()
+    return RawSQL(  # noqa: S611 - parameters only
+        f"SELECT consortium_id FROM ({_visible_ids_sql()}) AS visible "  # noqa: S608
+        f"WHERE consortium_id IN ({limited})",
+        (*params, *limit_params),
     )
 
 
@@ -139,6 +161,12 @@ def consortium_ids_where(user: Any, action: ConsortiumAction) -> Any:
         .order_by()
         .values("content_object_id")
     )
+    limit = consortium_limit(user)
+    if limit is not None:
+        limited = RawSQL(*limit.sql())  # noqa: S611 - see ConsortiumLimit.sql
+        by_role = by_role.filter(consortium_id__in=limited)
+        granted = granted.filter(content_object_id__in=limited)
+        granted_to_group = granted_to_group.filter(content_object_id__in=limited)
     return by_role.union(granted, granted_to_group)
 
 
@@ -193,6 +221,10 @@ def standing(user: Any, consortium_id: int) -> Standing:
     queries the first time). Other apps' policies build on it."""
     cache: dict[int, Standing] = user.__dict__.setdefault(_STANDING_CACHE, {})
     if consortium_id in cache:
+        return cache[consortium_id]
+    limit = consortium_limit(user)
+    if limit is not None and consortium_id not in limit:
+        cache[consortium_id] = Standing(None, frozenset(), frozenset())
         return cache[consortium_id]
     membership_status = (
         Membership.objects.filter(consortium_id=consortium_id, organisation_id=user.organisation_id)

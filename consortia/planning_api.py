@@ -108,8 +108,12 @@ class RiskViewSet(InputViewSet):
     """Risks of the consortia the caller sees, highest score first; the chair and
     steering-committee members add and re-assess them."""
 
+    scope_area = "consortia"
+
     lookup_value_converter = "int"
     serializer_class = RiskOut
+    # The list answers a bare array (the 500 highest), not a cursor page: the schema says so.
+    pagination_class = None
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
@@ -156,8 +160,12 @@ class MilestoneViewSet(InputViewSet):
     due, slipping) and days late; the chair and steering-committee members mark them
     reached or reopen them."""
 
+    scope_area = "consortia"
+
     lookup_value_converter = "int"
     serializer_class = MilestoneOut
+    # The list answers a bare array (the first 500), not a cursor page: the schema says so.
+    pagination_class = None
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> Any:

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("consortia", "agreements", "compute", "audit")
+APPS = ("consortia", "agreements", "compute", "audit", "alliance")
 DIRECT_QUERY = re.compile(r"\b[A-Z][A-Za-z]+\.objects\b")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.http import FileResponse, HttpResponseBase
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as InputError
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from agreements import exports, verification
 from agreements.api import serializers as api
+from alliance.api.exceptions import PayloadTooLarge
 from alliance.api.views import InputViewSet
 from alliance.auth import acting_user
 from alliance.errors import ConflictError, NotVisibleError
@@ -29,6 +30,8 @@ class VerifyView(APIView):
     """Upload a PDF (multipart field ``document``): its signatures, whether it changed after
     signing, and which agreement version it is. Read in memory, never stored."""
 
+    scope_area = "agreements"
+
     parser_classes = [MultiPartParser]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
@@ -36,19 +39,20 @@ class VerifyView(APIView):
         request._request.upload_handlers = [MemoryFileUploadHandler(request._request)]
         super().initial(request, *args, **kwargs)
 
-    @extend_schema(request={"multipart/form-data": api.VerifyInput}, responses=api.VerifyOut)
+    @extend_schema(
+        request={"multipart/form-data": api.VerifyInput},
+        responses={
+            200: api.VerifyOut,
+            413: OpenApiResponse(description="The file is larger than the deployment accepts."),
+        },
+    )
     def post(self, request: Request) -> Response:
         if not consortium_permissions.visible_consortia(request.user).exists():
             raise NotVisibleError("Verification is for members of a consortium.")
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > settings.VERIFY_UPLOAD_MAX_BYTES + 64 * 1024:
-            return Response(
-                {
-                    "document": [
-                        f"The file is larger than {settings.VERIFY_UPLOAD_MAX_BYTES} bytes."
-                    ]
-                },
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            raise PayloadTooLarge(
+                f"The file is larger than {settings.VERIFY_UPLOAD_MAX_BYTES} bytes."
             )
         serializer = api.VerifyInput(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -62,6 +66,8 @@ class VerifyView(APIView):
 class ExportViewSet(InputViewSet):
     """ZIPs of a consortium's executed agreements, built by a task: create one, poll its
     progress, download it."""
+
+    scope_area = "agreements"
 
     lookup_value_converter = "int"
     serializer_class = api.ExportOut
@@ -79,7 +85,12 @@ class ExportViewSet(InputViewSet):
         export = exports.get_export_for(acting_user(request), pk)
         return Response(api.ExportOut(export).data)
 
-    @extend_schema(responses={(200, "application/zip"): bytes})
+    @extend_schema(
+        responses={
+            (200, "application/zip"): bytes,
+            409: OpenApiResponse(description="The export is not ready yet (export_not_ready)."),
+        }
+    )
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str) -> HttpResponseBase:
         export = exports.get_export_for(acting_user(request), pk)

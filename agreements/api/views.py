@@ -7,7 +7,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -71,6 +76,8 @@ def signing_payload(version: AgreementVersion) -> dict[str, Any]:
 )
 class AgreementViewSet(RowViewSet):
     """Agreements of the consortia the caller sees. Reading them is audited."""
+
+    scope_area = "agreements"
 
     row_serializer = api.AgreementRow
     filterset_class = AgreementFilter
@@ -179,6 +186,8 @@ class AgreementViewSet(RowViewSet):
 class PartyViewSet(InputViewSet):
     """Remove a party from a draft agreement (add one through the agreement)."""
 
+    scope_area = "agreements"
+
     lookup_value_converter = "int"
 
     http_method_names = ["delete", "options"]
@@ -193,6 +202,8 @@ class PartyViewSet(InputViewSet):
 
 class VersionViewSet(InputViewSet):
     """A version's clauses (numbered, rendered), approvals, and its way through review."""
+
+    scope_area = "agreements"
 
     lookup_value_converter = "int"
 
@@ -259,7 +270,12 @@ class VersionViewSet(InputViewSet):
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
-    @extend_schema(responses={(200, "application/ld+json"): dict})
+    @extend_schema(
+        responses={
+            (200, "application/ld+json"): dict,
+            409: OpenApiResponse(description="The version is not executed (version_not_executed)."),
+        }
+    )
     @action(detail=True, methods=["get"])
     def odrl(self, request: Request, pk: str) -> Response:
         """The executed version's usage terms as an ODRL 2.2 JSON-LD Agreement."""
@@ -306,6 +322,8 @@ def _version_state(request: Request, pk: Any) -> Any:
 class ClauseViewSet(InputViewSet):
     """Edit the clauses of a draft version: add (blank or from the library), change, move, delete."""
 
+    scope_area = "agreements"
+
     lookup_value_converter = "int"
 
     serializer_class = api.ClauseOut
@@ -320,6 +338,11 @@ class ClauseViewSet(InputViewSet):
         except (Http404, PermissionDenied):  # NotVisibleError and AccessDeniedError too
             return None
         return _version_state(self.request, clause.version_id)
+
+    def get_object(self) -> Model:
+        # OPTIONS on the terms (a PUT) asks for the object to describe the form: through the
+        # policy, like every action here (the generic lookup needs a queryset, and crashed).
+        return policy.get_clause_for(self.request.user, self.kwargs["pk"])
 
     def create(self, request: Request) -> Response:
         fields = self.validated(api.ClauseInput)
@@ -375,6 +398,7 @@ class ClauseViewSet(InputViewSet):
 class ClauseTemplateViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
     """The clause library: reusable clauses with ``${placeholders}``."""
 
+    scope_area = "agreements"
     serializer_class = api.ClauseTemplateOut
     lookup_field = "slug"
     lookup_value_converter = "slug"
@@ -388,6 +412,8 @@ class ClauseTemplateViewSet(viewsets.ReadOnlyModelViewSet):  # type: ignore[type
 class DatasetViewSet(RowViewSet):
     """Data sets of the consortia the caller sees, with the usage terms in force on each.
     Reading one is audited."""
+
+    scope_area = "agreements"
 
     row_serializer = api.DatasetRow
     http_method_names = ["get", "post", "head", "options"]
@@ -448,9 +474,13 @@ class IPAssetViewSet(InputViewSet):
     """The IP register: assets, owners with shares (each set totals 100%), lineage, and the
     restrictions a derived asset inherits from the data it comes from."""
 
+    scope_area = "agreements"
+
     serializer_class = api.IPAssetDetail
     http_method_names = ["get", "post", "head", "options"]
     lookup_value_converter = "int"
+    # The list answers a bare array (the first 500), not a cursor page: the schema says so.
+    pagination_class = None
 
     def get_queryset(self) -> QuerySet[Any]:
         return selectors.ip_asset_list(actor=self.request.user)

@@ -27,6 +27,8 @@ class AuditEventViewSet(RowViewSet):
 
     Every page read is itself recorded, one ``list`` event per consortium on the page."""
 
+    scope_area = "audit"
+
     row_serializer = api.AuditEventRow
     filterset_class = AuditEventFilter
     http_method_names = ["get", "head", "options"]
@@ -60,6 +62,8 @@ class AuditCheckpointViewSet(RowViewSet):
     """Checkpoints: chain, size, head hash, time and Ed25519 signature. Keep them: they prove
     later that the history up to each was not rewritten."""
 
+    scope_area = "audit"
+
     row_serializer = api.AuditCheckpointRow
     http_method_names = ["get", "head", "options"]
 
@@ -74,6 +78,8 @@ class AuditCheckpointViewSet(RowViewSet):
 
 class AuditPublicKeyView(APIView):
     """The key that signs checkpoints, and how a checkpoint's signed note is built."""
+
+    scope_area = "audit"
 
     @extend_schema(responses=api.PublicKey)
     def get(self, request: Request) -> Response:
@@ -92,6 +98,10 @@ class AuditPublicKeyView(APIView):
 )
 class AuditExportViewSet(RowViewSet):
     """Exports of whole consortium chains (or filtered parts), made by a background task."""
+
+    scope_area = "audit"
+    # Asking for an export reads the trail; it changes nothing that the trail records.
+    action_scopes = {"create": "audit:read"}
 
     row_serializer = api.AuditExportRow
     http_method_names = ["get", "post", "head", "options"]

@@ -131,6 +131,10 @@ def _by_index(errors: Any) -> Any:
 class ComplianceDecisionViewSet(RowViewSet):
     """Decisions of the compliance engine, newest first. Decisions are never changed."""
 
+    scope_area = "compliance"
+    # Asking for a decision is its own scope: a pipeline's gate needs no other write.
+    action_scopes = {"create": "compliance:decide", "batch": "compliance:decide"}
+
     row_serializer = api.ComplianceDecisionRow
     filterset_class = selectors.DecisionFilter
     lookup_value_converter = "int"
@@ -218,6 +222,9 @@ class ComplianceDecisionViewSet(RowViewSet):
 )
 class ComplianceJobViewSet(RowViewSet):
     """Jobs proposed for a consortium's data: what, where, why, when, where outputs go."""
+
+    scope_area = "compliance"
+    action_scopes = {"decide": "compliance:decide"}
 
     row_serializer = api.ComplianceJobRow
     filterset_class = selectors.JobFilter

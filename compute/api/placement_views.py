@@ -22,6 +22,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from alliance.api.filters import IdFilter
 from alliance.api.views import RowViewSet
 from alliance.auth import acting_user
 from compute import compliance_selectors as selectors
@@ -34,9 +35,9 @@ from consortia import permissions as consortium_permissions
 
 
 class PlacementFilter(django_filters.FilterSet):  # type: ignore[misc]  # untyped django-filter
-    consortium = django_filters.NumberFilter(field_name="consortium_id")
-    dataset = django_filters.NumberFilter(field_name="dataset_id")
-    site = django_filters.NumberFilter(field_name="site_id")
+    consortium = IdFilter(field_name="consortium_id")
+    dataset = IdFilter(field_name="dataset_id")
+    site = IdFilter(field_name="site_id")
 
     class Meta:
         model = Placement
@@ -54,6 +55,8 @@ class PlacementFilter(django_filters.FilterSet):  # type: ignore[misc]  # untype
 )
 class CompliancePlacementViewSet(RowViewSet):
     """Copies of the consortium's data sets and the sites they are stored at."""
+
+    scope_area = "compliance"
 
     row_serializer = api.CompliancePlacementRow
     filterset_class = PlacementFilter

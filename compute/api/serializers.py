@@ -16,7 +16,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from alliance.api.serializers import RowSerializer
+from alliance.api.serializers import InstantField, RowSerializer
 from compute.allocations import Decision
 from compute.models import (
     AllocationRequest,
@@ -327,7 +327,7 @@ class ComputePoolAddSiteInput(serializers.Serializer[Any]):
 
 class ComputeCapacityInput(serializers.Serializer[Any]):
     site = serializers.IntegerField(min_value=1)
-    effective_at = serializers.DateTimeField()
+    effective_at = InstantField()
     gpus = serializers.IntegerField(help_text="The site's GPUs in the pool from effective_at.")
     reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 

@@ -33,6 +33,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from alliance.api.serializers import InstantField
 from alliance.api.views import RowViewSet
 from alliance.auth import acting_user
 from alliance.errors import AccessDeniedError
@@ -67,9 +68,14 @@ def _day_param(request: Request, name: str) -> datetime.date | None:
     if not text:
         return None
     try:
-        return datetime.date.fromisoformat(text)
+        day = datetime.date.fromisoformat(text)
     except ValueError:
         raise ValidationError({name: f"{text!r} is not a day: write YYYY-MM-DD."}) from None
+    # The fair share looks back over the pool's half-lives: near year 1 it would leave the
+    # calendar (a server error) instead of refusing the day.
+    if not InstantField.EARLIEST.date() <= day < InstantField.LATEST.date():
+        raise ValidationError({name: "Give a day between the years 1970 and 2999."})
+    return day
 
 
 def _instant_param(request: Request, name: str) -> datetime.datetime | None:
@@ -79,11 +85,16 @@ def _instant_param(request: Request, name: str) -> datetime.datetime | None:
         return None
     try:
         value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC: PostgreSQL refuses an offset beyond 15:59, which Python reads (up to 23:59).
+        return (
+            value.astimezone(datetime.UTC)
+            if timezone.is_aware(value)
+            else value.replace(tzinfo=datetime.UTC)
+        )
+    except (ValueError, OverflowError):
         raise ValidationError(
             {name: f"{text!r} is not a day or an instant: write YYYY-MM-DD or ISO 8601."}
         ) from None
-    return value if timezone.is_aware(value) else value.replace(tzinfo=datetime.UTC)
 
 
 class StatementCSVRenderer(renderers.BaseRenderer):
@@ -116,6 +127,8 @@ class StatementCSVRenderer(renderers.BaseRenderer):
 class ProviderViewSet(RowViewSet):
     """Providers of the shared directory, with their exposures to foreign law and their
     certificates."""
+
+    scope_area = "compute"
 
     row_serializer = api.ComputeProviderRow
     filterset_class = ProviderFilter
@@ -187,6 +200,8 @@ class ProviderViewSet(RowViewSet):
 class SiteViewSet(RowViewSet):
     """Data centres of the directory's providers: where they are, from where they are run."""
 
+    scope_area = "compute"
+
     row_serializer = api.ComputeSiteRow
     filterset_class = SiteFilter
     lookup_value_converter = "int"
@@ -232,6 +247,8 @@ class SiteViewSet(RowViewSet):
 class ApprovalViewSet(RowViewSet):
     """Each consortium's approvals of providers and sites (``?consortium=`` for one). The chair
     approves and revokes; a site is usable while it and its provider are approved."""
+
+    scope_area = "compute"
 
     row_serializer = api.ComputeApprovalRow
     filterset_class = ApprovalFilter
@@ -293,6 +310,9 @@ class PoolViewSet(RowViewSet):
     and the shares it sets, fair share, statements and usage. The chair sets pools up and
     records contributions; the capacity board changes capacity; the board and technical
     people report usage."""
+
+    scope_area = "compute"
+    action_scopes = {"usage_ingest": "usage:write"}
 
     row_serializer = api.ComputePoolRow
     filterset_class = PoolFilter
@@ -383,6 +403,8 @@ class PoolViewSet(RowViewSet):
         """Each site's capacity and reserved GPUs over a window, as steps."""
         pool = permissions.get_pool_for(request.user, pk)
         start = _instant_param(request, "from") or timezone.now().replace(microsecond=0)
+        if start > datetime.datetime.max.replace(tzinfo=datetime.UTC) - MAX_CAPACITY_WINDOW:
+            raise ValidationError({"from": "The window starts before the year 9999."})
         end = _instant_param(request, "to") or start + DEFAULT_CAPACITY_WINDOW
         if end <= start:
             raise ValidationError({"to": "The window ends after it starts."})
@@ -616,6 +638,8 @@ class AllocationRequestViewSet(RowViewSet):
     organisation; the capacity board approves (all or part, which reserves the GPUs at once),
     rejects or asks for changes; a large grant goes to the steering committee's vote."""
 
+    scope_area = "compute"
+
     row_serializer = api.ComputeRequestRow
     filterset_class = AllocationRequestFilter
     lookup_value_converter = "int"
@@ -705,6 +729,8 @@ class ReservationViewSet(RowViewSet):
     """GPUs held for members at a site over a window (``?active_at=`` for those holding GPUs
     at an instant). The board, or the holder's people, release them."""
 
+    scope_area = "compute"
+
     row_serializer = api.ComputeReservationRow
     filterset_class = ReservationFilter
     lookup_value_converter = "int"
@@ -740,6 +766,8 @@ class ReservationViewSet(RowViewSet):
 class LoanViewSet(RowViewSet):
     """Members lending part of their entitlement to another member for a period. The
     lender's chair or steering representatives lend, and cancel before the loan starts."""
+
+    scope_area = "compute"
 
     row_serializer = api.ComputeLoanRow
     filterset_class = LoanFilter

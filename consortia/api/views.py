@@ -32,6 +32,8 @@ CONFLICT = OpenApiResponse(description="Refused by the current state; the body s
 class JurisdictionViewSet(RowViewSet):
     """Countries (ISO 3166-1) and blocs, with dated bloc memberships. Read-only reference data."""
 
+    scope_area = "consortia"
+
     row_serializer = api.JurisdictionRow
     filterset_class = JurisdictionFilter
     cursor_ordering = "code"
@@ -56,6 +58,8 @@ class JurisdictionViewSet(RowViewSet):
 class OrganisationViewSet(RowViewSet):
     """The directory of legal entities. Operators register them; an organisation's
     administrators correct its record."""
+
+    scope_area = "consortia"
 
     row_serializer = api.OrganisationRow
     filterset_class = OrganisationFilter
@@ -99,6 +103,8 @@ class ConsortiumViewSet(RowViewSet):
 
     Founding one makes the caller's organisation its founding member and the caller its chair.
     """
+
+    scope_area = "consortia"
 
     row_serializer = api.ConsortiumRow
     filterset_class = ConsortiumFilter
@@ -176,6 +182,8 @@ class MembershipViewSet(RowViewSet):
     Inviting creates an invited membership; admit, suspend, reinstate and remove move it
     along. A membership is never deleted: history refers to it.
     """
+
+    scope_area = "consortia"
 
     row_serializer = api.MembershipRow
     filterset_class = MembershipFilter
@@ -259,6 +267,8 @@ class MembershipViewSet(RowViewSet):
 )
 class RoleAssignmentViewSet(RowViewSet):
     """Who holds which role in the consortia the caller can see. Revoking is DELETE."""
+
+    scope_area = "consortia"
 
     row_serializer = api.RoleAssignmentRow
     filterset_class = RoleAssignmentFilter

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from alliance.partners.models import PartnerClient
 from audit.models import AuditEvent
 from consortia.models import Consortium, Membership, Organisation, Role, RoleAssignment, User
+from tests.partners.conftest import obtain
 
 
 def seed(*args: str) -> str:
@@ -40,6 +43,11 @@ def test_demo_world(db: Any) -> None:
     assert "amelie" in output
     assert "password for all" in output
     assert User.objects.get(username="amelie").check_password("alliance-demo")
+    # The demo's partner client works with the id and secret printed once.
+    printed = re.search(r"client id (\S+), secret (\S+) ", output)
+    assert printed is not None
+    partner = PartnerClient.objects.get(application__client_id=printed.group(1))
+    assert obtain(partner, printed.group(2)).status_code == 200
 
 
 def test_demo_agreements_show_every_register(db: Any) -> None:

@@ -32,8 +32,12 @@ def _detail(request: Request, motion: Any) -> Response:
 class MotionViewSet(InputViewSet):
     """Motions of the consortia the caller sees; steering-committee members propose and vote."""
 
+    scope_area = "governance"
+
     lookup_value_converter = "int"
     serializer_class = api.MotionDetailOut
+    # The list answers a bare array (the 200 latest), not a cursor page: the schema says so.
+    pagination_class = None
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
@@ -113,8 +117,12 @@ class MotionViewSet(InputViewSet):
 class ProxyViewSet(InputViewSet):
     """Votes lent between member organisations, for one motion or a period."""
 
+    scope_area = "governance"
+
     lookup_value_converter = "int"
     serializer_class = api.ProxyOut
+    # The list answers a bare array (the 200 latest), not a cursor page: the schema says so.
+    pagination_class = None
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> Any:

@@ -59,8 +59,11 @@ class Command(BaseCommand):
             ("agreements.demo", "seed_agreements"),
             ("compute.demo", "seed_compute"),
             ("compute.compliance.demo", "seed_compliance"),
+            ("alliance.partners.demo", "seed_partners"),
         ):
-            getattr(importlib.import_module(module), seeder)()
+            said = getattr(importlib.import_module(module), seeder)()
+            if isinstance(said, str):
+                self.stdout.write(said)
         if scale:
             from consortia.scale import seed_scale
 
