@@ -11,7 +11,7 @@ import datetime
 import decimal
 import enum
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Required, TypedDict, Unpack
 
 from django.db import IntegrityError, connection, models, transaction
@@ -130,6 +130,16 @@ def _describe_actor(actor: Any) -> dict[str, Any]:
             "actor_display": "anonymous",
         }
     organisation = getattr(actor, "organisation", None)
+    client = getattr(actor, "acting_client", None)
+    if client is not None:
+        # A partner client acts through an account of its own; the trail names the client.
+        return {
+            "actor_kind": ActorKind.CLIENT.value,
+            "actor_id": str(actor.pk),
+            "actor_display": str(client)[:200],
+            "actor_organisation_id": client.organisation_id,
+            "actor_organisation_display": str(client.organisation)[:200],
+        }
     return {
         "actor_kind": ActorKind.USER.value,
         "actor_id": str(actor.pk),
@@ -210,6 +220,24 @@ def _chained(fields: dict[str, Any], head: tuple[int, str] | None) -> AuditEvent
     return AuditEvent(**fields, prev_hash=prev_hash, hash=event_hash(prev_hash, fields))
 
 
+# Told about the events of every audit_record / audit_record_many call, still inside the
+# caller's transaction (a callback defers its work with transaction.on_commit). Apps above
+# audit (webhooks) register in their AppConfig.ready, so audit imports none of them.
+RecordedCallback = Callable[[Sequence[AuditEvent]], None]
+_recorded_callbacks: list[RecordedCallback] = []
+
+
+def on_recorded(callback: RecordedCallback) -> None:
+    """Call ``callback`` with the events each time events are recorded."""
+    if callback not in _recorded_callbacks:
+        _recorded_callbacks.append(callback)
+
+
+def _tell_recorded(records: Sequence[AuditEvent]) -> None:
+    for callback in _recorded_callbacks:
+        callback(records)
+
+
 def audit_record(**event: Unpack[EventSpec]) -> AuditEvent:
     """Append one event to the chain of ``consortium_id`` (or the platform chain).
 
@@ -220,7 +248,8 @@ def audit_record(**event: Unpack[EventSpec]) -> AuditEvent:
     with transaction.atomic(savepoint=False):
         record = _chained(fields, _lock_chain_and_read_head(fields["chain"]))
         record.save(force_insert=True)
-        return record
+    _tell_recorded([record])
+    return record
 
 
 def audit_record_many(events: Iterable[EventSpec]) -> list[AuditEvent]:
@@ -244,6 +273,7 @@ def audit_record_many(events: Iterable[EventSpec]) -> list[AuditEvent]:
                 head = (record.sequence, record.hash)
                 records.append(record)
         AuditEvent.objects.bulk_create(records, batch_size=1000)
+    _tell_recorded(records)
     return records
 
 

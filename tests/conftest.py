@@ -186,6 +186,7 @@ def celery_includes() -> list[str]:
         "consortia.tasks",
         "agreements.tasks",
         "compute.tasks",
+        "alliance.webhooks.tasks",
     ]
 
 

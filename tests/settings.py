@@ -16,6 +16,8 @@ from alliance.settings import *  # noqa: F403
 from alliance.settings import DATABASES, REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Webhook tests deliver to receivers on 127.0.0.1 (the bench allows the same).
+WEBHOOK_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.0/8"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
