@@ -11,16 +11,17 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from agreements.models import Agreement, AgreementKind
+from alliance.api.filters import IdFilter
 
 
 class AgreementFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         field_name="title", lookup_expr="icontains", label="Title contains"
     )
-    consortium = django_filters.NumberFilter(field_name="consortium_id")
+    consortium = IdFilter(field_name="consortium_id")
     status = django_filters.ChoiceFilter(choices=Agreement.Status.choices)
     kind = django_filters.ChoiceFilter(choices=AgreementKind.choices)
-    party = django_filters.NumberFilter(method="filter_party", label="Party organisation id")
+    party = IdFilter(method="filter_party", label="Party organisation id")
     expiring = django_filters.BooleanFilter(method="filter_expiring", label="Expiring soon")
 
     class Meta:

@@ -14,6 +14,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from alliance import env
+from alliance.partners.catalogue import SCOPES as PARTNER_SCOPES
 
 django_stubs_ext.monkeypatch()
 
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "knox",
+    "oauth2_provider",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -57,10 +59,18 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "alliance",
+    "alliance.webhooks",
     "audit",
     "consortia",
     "agreements",
     "compute",
+    "alliance.partners",
+    # Single sign-on through each organisation's OpenID provider (alliance/sso).
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "alliance.sso",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -261,12 +272,17 @@ DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "alliance@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 REST_FRAMEWORK = {
-    # Token first, so an anonymous API call is told 401 with a WWW-Authenticate challenge.
+    # Tokens first, so an anonymous API call is told 401 with a WWW-Authenticate challenge.
+    # Partner clients' tokens are recognised by their prefix; people's go on to knox.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "alliance.partners.authentication.PartnerClientAuthentication",
         "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "alliance.partners.scopes.ClientScopes",
+    ],
     "DEFAULT_PAGINATION_CLASS": "alliance.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -286,6 +302,34 @@ REST_KNOX = {
     "TOKEN_TTL": timedelta(days=env.integer("API_TOKEN_TTL_DAYS", 90, minimum=1)),
     "AUTO_REFRESH": False,
 }
+# Partner clients (OAuth2 client credentials). Secrets are stored hashed; tokens live an hour
+# and carry at most the scopes the client's organisation gave it.
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "alliance.partners.validator.PartnerValidator",
+    "ACCESS_TOKEN_GENERATOR": "alliance.partners.authentication.generate_token",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.integer("PARTNER_TOKEN_TTL_SECONDS", 3600, minimum=60),
+    "SCOPES": PARTNER_SCOPES,
+    "DEFAULT_SCOPES": [],
+    # RFC 9700 (the OAuth 2.0 security BCP) throughout: tokens stored as digests, none in
+    # query strings, no implicit or password grants (only client credentials are used).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+# DOT's own models, named so its swappable migrations resolve (none is swapped).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+PARTNER_CLIENT_MAX_DAYS = env.integer("PARTNER_CLIENT_MAX_DAYS", 730, minimum=1)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Alliance API",
     "DESCRIPTION": "Governance of sovereign AI partnerships: consortia, agreements, compute, audit.",
@@ -300,6 +344,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "alliance.api.schema.safe_write_headers",
+        "alliance.api.schema.problem_responses",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ConsortiumStatusEnum": "consortia.models.Consortium.Status",
@@ -341,3 +386,43 @@ SIGNING_TRUST_ROOTS = Path(_signing_trust_roots) if _signing_trust_roots else No
 SIGNING_TSA_URL = env.optional_string("SIGNING_TSA_URL")
 if SIGNING_TSA_URL is not None and not SIGNING_TSA_URL.startswith(("https://", "http://")):
     raise ImproperlyConfigured("SIGNING_TSA_URL must be an http:// or https:// URL.")
+
+# Webhooks (alliance/webhooks, docs/webhooks.md). Deliveries never go to private, loopback,
+# link-local, multicast or reserved addresses, except inside these networks (comma-separated
+# CIDRs): a receiver on the deployment's own network, or 127.0.0.0/8 for tests and benches.
+# (Each entry is checked when the app starts: alliance.webhooks.apps.)
+WEBHOOK_ALLOWED_PRIVATE_NETWORKS = env.string_list("WEBHOOK_ALLOWED_PRIVATE_NETWORKS", [])
+WEBHOOK_CONNECT_TIMEOUT = env.integer("WEBHOOK_CONNECT_TIMEOUT", 3, minimum=1)
+WEBHOOK_READ_TIMEOUT = env.integer("WEBHOOK_READ_TIMEOUT", 10, minimum=1)
+WEBHOOK_MAX_RESPONSE_BYTES = env.integer("WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024, minimum=1024)
+WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS = env.integer(
+    "WEBHOOK_SECRET_ROTATION_OVERLAP_HOURS", 24, minimum=0
+)
+# A PEM file of further CAs trusted for https endpoints (a sovereign deployment's own CA).
+WEBHOOK_CA_BUNDLE = env.optional_string("WEBHOOK_CA_BUNDLE")
+CELERY_BEAT_SCHEDULE["webhooks-sweep"] = {
+    "task": "alliance.webhooks.tasks.webhooks_sweep",
+    "schedule": timedelta(minutes=1),
+}
+
+# Single sign-on (alliance/sso, docs/sso.md). django-allauth speaks OpenID Connect; each
+# organisation's provider is one of its SocialApps, and Alliance's adapters decide who is
+# linked and who is refused. Local accounts keep Django's own login page; allauth's account
+# pages (signup, password reset, e-mail management) are not mounted, and its adapter keeps
+# signup closed.
+ACCOUNT_ADAPTER = "alliance.sso.adapters.LocalAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "alliance.sso.adapters.OrganisationProviderAdapter"
+# Addresses come from the organisation's provider, which vouches for them; Alliance sends no
+# confirmation mail, and two organisations' people may share an address.
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = False
+# Never sign in, link or create by e-mail: only the (provider, subject) pair links an account.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10  # seconds for each call to a provider
+# Issuers must be https; a provider on the loopback interface may use http only when this is
+# on (development and tests).
+SSO_ALLOW_LOOPBACK_HTTP_ISSUERS = env.boolean("SSO_ALLOW_LOOPBACK_HTTP_ISSUERS", DEBUG)

@@ -4,16 +4,23 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from alliance import views
+from alliance.partners.urls import oauth_urls
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("consortia.api.urls")),
     path("", include("audit.api.urls")),
     path("", include("agreements.api.urls")),
     path("", include("compute.api.urls")),
+    path("", include("alliance.webhooks.api")),
+    path("", include("alliance.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
 ]
+
+# Under /api/v1/ an unknown URL and a crash answer problem details too (alliance.api.problems).
+handler404 = "alliance.api.problems.page_not_found"
+handler500 = "alliance.api.problems.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -24,10 +31,14 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("alliance.sso.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
+    path("oauth/", include((oauth_urls, "oauth2_provider"))),
+    path("", include("alliance.partners.urls")),
     path("", include("consortia.urls")),
     path("", include("audit.urls")),
     path("", include("agreements.urls")),
     path("", include("compute.urls")),
+    path("", include("alliance.webhooks.urls")),
 ]

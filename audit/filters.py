@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import django_filters
 
+from alliance.api.filters import IdFilter, InstantFilter
 from audit.models import Action, AuditEvent, Outcome
 
 
 class AuditEventFilter(django_filters.FilterSet):
-    consortium = django_filters.NumberFilter(field_name="consortium_id")
+    consortium = IdFilter(field_name="consortium_id")
     actor = django_filters.CharFilter(
         field_name="actor_display", lookup_expr="icontains", label="Actor"
     )
@@ -19,12 +20,8 @@ class AuditEventFilter(django_filters.FilterSet):
     outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
     object_type = django_filters.CharFilter(label="Object type, e.g. consortia.membership")
     object_id = django_filters.CharFilter(label="Object id")
-    since = django_filters.IsoDateTimeFilter(
-        field_name="occurred_at", lookup_expr="gte", label="From (ISO 8601)"
-    )
-    until = django_filters.IsoDateTimeFilter(
-        field_name="occurred_at", lookup_expr="lt", label="Until (ISO 8601)"
-    )
+    since = InstantFilter(field_name="occurred_at", lookup_expr="gte", label="From (ISO 8601)")
+    until = InstantFilter(field_name="occurred_at", lookup_expr="lt", label="Until (ISO 8601)")
 
     class Meta:
         model = AuditEvent

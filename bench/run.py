@@ -304,7 +304,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument(
         "--only",
-        choices=["api", "audit", "agreements", "documents", "compute", "compliance"],
+        choices=[
+            "api",
+            "audit",
+            "agreements",
+            "documents",
+            "compute",
+            "compliance",
+            "partners",
+            "webhooks",
+        ],
         help="Run one part only.",
     )
     parser.add_argument(
@@ -334,6 +343,12 @@ def main() -> None:
         compute_bench(arguments.server)
     if arguments.only in (None, "compliance"):
         compliance_bench(binary, arguments)
+    if arguments.only in (None, "webhooks"):
+        webhooks_bench(arguments.server)
+    if arguments.only in (None, "partners"):
+        from bench import partners_bench
+
+        partners_bench.run(binary, arguments.server, arguments.rounds, arguments.seconds)
     if arguments.only in (None, "audit"):
         from bench import audit_bench
 
@@ -395,6 +410,40 @@ def compute_bench(server: str) -> None:
         f"  fair share for {fair['members']} members over {fair['rows']:,} daily usage rows, in the"
         f" database: median {fair['fair_share_ms']:.0f} ms; plain SUM ... GROUP BY (floor)"
         f" {fair['floor_ms']:.0f} ms ({fair['ratio']:.2f}x) [loaded by COPY in {fair['load_s']:.0f} s]"
+    )
+
+
+WEBHOOKS_DATABASE = "alliance_bench_wh"
+
+
+def webhooks_bench(server: str) -> None:
+    """10,000 events fanned out to 50 endpoints on a local receiver and delivered by a real
+    Celery worker (bench/webhooks_fanout.py), against plain keep-alive POSTs."""
+    log("\nWebhooks: preparing their own database")
+    recreate_database(server, WEBHOOKS_DATABASE)
+    env = {
+        **environment(f"{server}/{WEBHOOKS_DATABASE}"),
+        "REDIS_URL": os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12"),
+        "WEBHOOK_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
+    }
+    manage(env, "migrate", "--noinput")
+    r = run_module("webhooks_fanout", env)
+    log(
+        f"  fan-out: {r['events']:,} events recorded by {r['producers']} processes (audit_record,"
+        f" one transaction each; the audit hook fans out on commit) to {r['endpoints']}"
+        f" endpoints: {r['messages_created']:,} messages in {r['fan_out_s']:.0f} s"
+        f" ({r['events_per_s']:.0f} events/s, {r['messages_per_s']:,.0f} messages/s)"
+    )
+    log(
+        f"  delivery by a real Celery worker ({r['worker_processes']} processes, Redis):"
+        f" {r['deliveries_per_s']:,.0f} deliveries/s (signed, one kept-alive connection per"
+        f" endpoint, each attempt logged); plain keep-alive POSTs from 2 processes (floor)"
+        f" {r['floor_per_s']:,.0f}/s ({r['ratio']:.2f}x)"
+    )
+    log(
+        f"  receiver (deduplicates on webhook-id): {r['unique']:,} of {r['expected']:,} received,"
+        f" lost {r['lost']}, duplicates {r['duplicates']}, bad signatures"
+        f" {r['bad_signatures']}; messages {r['statuses']}"
     )
 
 

@@ -16,6 +16,7 @@ from django.db.models import Case, Count, QuerySet, Value, When
 
 from agreements import permissions as agreement_permissions
 from agreements.models import IPAsset
+from alliance.api.filters import IdFilter
 from alliance.errors import AccessDeniedError
 from compute import permissions
 from compute.compliance.models import Decision, Finding, Job
@@ -49,9 +50,9 @@ def require_check_jobs(user: Any, consortium_id: int) -> None:
 class DecisionFilter(django_filters.FilterSet):  # type: ignore[misc]  # untyped django-filter
     """The decision log's filters, for the API list and the page alike."""
 
-    consortium = django_filters.NumberFilter(field_name="consortium_id")
+    consortium = IdFilter(field_name="consortium_id")
     outcome = django_filters.ChoiceFilter(choices=Decision.Outcome.choices)
-    job = django_filters.NumberFilter(field_name="job_id")
+    job = IdFilter(field_name="job_id")
 
     class Meta:
         model = Decision
@@ -59,9 +60,9 @@ class DecisionFilter(django_filters.FilterSet):  # type: ignore[misc]  # untyped
 
 
 class JobFilter(django_filters.FilterSet):  # type: ignore[misc]  # untyped django-filter
-    consortium = django_filters.NumberFilter(field_name="consortium_id")
+    consortium = IdFilter(field_name="consortium_id")
     status = django_filters.ChoiceFilter(choices=Job.Status.choices)
-    organisation = django_filters.NumberFilter(field_name="organisation_id")
+    organisation = IdFilter(field_name="organisation_id")
 
     class Meta:
         model = Job

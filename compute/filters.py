@@ -8,6 +8,7 @@ from typing import Any
 import django_filters
 from django.db.models import Q, QuerySet
 
+from alliance.api.filters import IdFilter, InstantFilter
 from compute.models import (
     AllocationRequest,
     Approval,
@@ -34,7 +35,7 @@ class ProviderFilter(django_filters.FilterSet):
 
 
 class SiteFilter(django_filters.FilterSet):
-    provider = django_filters.NumberFilter(field_name="provider_id")
+    provider = IdFilter(field_name="provider_id")
     jurisdiction = django_filters.CharFilter(
         method="filter_jurisdiction", label="Country code where the site is"
     )
@@ -49,9 +50,9 @@ class SiteFilter(django_filters.FilterSet):
 
 
 class ApprovalFilter(django_filters.FilterSet):
-    consortium = django_filters.NumberFilter(field_name="consortium_id")
-    provider = django_filters.NumberFilter(field_name="provider_id")
-    site = django_filters.NumberFilter(field_name="site_id")
+    consortium = IdFilter(field_name="consortium_id")
+    provider = IdFilter(field_name="provider_id")
+    site = IdFilter(field_name="site_id")
     in_force_on = django_filters.DateFilter(
         method="filter_in_force_on", label="Only approvals in force on this day"
     )
@@ -69,9 +70,9 @@ class ApprovalFilter(django_filters.FilterSet):
 
 
 class PoolFilter(django_filters.FilterSet):
-    consortium = django_filters.NumberFilter(field_name="consortium_id")
+    consortium = IdFilter(field_name="consortium_id")
     gpu_type = django_filters.CharFilter(field_name="gpu_type", label="GPU type, e.g. H100")
-    site = django_filters.NumberFilter(field_name="sites", label="Pools at this site")
+    site = IdFilter(field_name="sites", label="Pools at this site")
 
     class Meta:
         model = Pool
@@ -79,9 +80,9 @@ class PoolFilter(django_filters.FilterSet):
 
 
 class AllocationRequestFilter(django_filters.FilterSet):
-    consortium = django_filters.NumberFilter(field_name="consortium_id")
-    pool = django_filters.NumberFilter(field_name="pool_id")
-    organisation = django_filters.NumberFilter(field_name="organisation_id")
+    consortium = IdFilter(field_name="consortium_id")
+    pool = IdFilter(field_name="pool_id")
+    organisation = IdFilter(field_name="organisation_id")
     status = django_filters.MultipleChoiceFilter(
         choices=AllocationRequest.Status.choices, label="Status (repeat for several)"
     )
@@ -97,12 +98,12 @@ class AllocationRequestFilter(django_filters.FilterSet):
 
 
 class ReservationFilter(django_filters.FilterSet):
-    pool = django_filters.NumberFilter(field_name="pool_id")
-    site = django_filters.NumberFilter(field_name="site_id")
-    organisation = django_filters.NumberFilter(field_name="organisation_id")
-    request = django_filters.NumberFilter(field_name="request_id")
+    pool = IdFilter(field_name="pool_id")
+    site = IdFilter(field_name="site_id")
+    organisation = IdFilter(field_name="organisation_id")
+    request = IdFilter(field_name="request_id")
     status = django_filters.ChoiceFilter(choices=Reservation.Status.choices)
-    active_at = django_filters.IsoDateTimeFilter(
+    active_at = InstantFilter(
         method="filter_active_at", label="Active reservations holding GPUs at this instant"
     )
 
@@ -119,8 +120,8 @@ class ReservationFilter(django_filters.FilterSet):
 
 
 class UsageFilter(django_filters.FilterSet):
-    organisation = django_filters.NumberFilter(field_name="organisation_id")
-    site = django_filters.NumberFilter(field_name="site_id")
+    organisation = IdFilter(field_name="organisation_id")
+    site = IdFilter(field_name="site_id")
     day_from = django_filters.DateFilter(field_name="day", lookup_expr="gte", label="From day")
     day_to = django_filters.DateFilter(
         field_name="day", lookup_expr="lte", label="To day (included)"
@@ -132,9 +133,9 @@ class UsageFilter(django_filters.FilterSet):
 
 
 class LoanFilter(django_filters.FilterSet):
-    pool = django_filters.NumberFilter(field_name="pool_id")
-    lender = django_filters.NumberFilter(field_name="lender_id")
-    borrower = django_filters.NumberFilter(field_name="borrower_id")
+    pool = IdFilter(field_name="pool_id")
+    lender = IdFilter(field_name="lender_id")
+    borrower = IdFilter(field_name="borrower_id")
     running_on = django_filters.DateFilter(
         method="filter_running_on", label="Loans running on this day (not cancelled)"
     )

@@ -9,6 +9,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from alliance.api.filters import IdFilter
 from consortia.models import (
     Consortium,
     Jurisdiction,
@@ -75,8 +76,8 @@ class ConsortiumFilter(django_filters.FilterSet):
 
 
 class MembershipFilter(django_filters.FilterSet):
-    consortium = django_filters.NumberFilter(field_name="consortium_id")
-    organisation = django_filters.NumberFilter(field_name="organisation_id")
+    consortium = IdFilter(field_name="consortium_id")
+    organisation = IdFilter(field_name="organisation_id")
     status = django_filters.ChoiceFilter(choices=Membership.Status.choices)
 
     class Meta:
@@ -85,7 +86,7 @@ class MembershipFilter(django_filters.FilterSet):
 
 
 class RoleAssignmentFilter(django_filters.FilterSet):
-    consortium = django_filters.NumberFilter(field_name="consortium_id")
+    consortium = IdFilter(field_name="consortium_id")
     user = django_filters.CharFilter(field_name="user__username")
     role = django_filters.ChoiceFilter(choices=Role.choices)
 

@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 
-# The API's description and its documentation pages hold no data: anyone may read them.
+# The API's description, its documentation pages and the pages of its problem types (what an
+# error's ``type`` URI names) hold no data: anyone may read them.
 PUBLIC = frozenset(
     {
         ("/api/v1/schema/", "GET"),
         ("/api/v1/docs/", "GET"),
         ("/api/v1/redoc/", "GET"),
+        ("/api/v1/problems/", "GET"),
+        ("/api/v1/problems/{slug}", "GET"),
     }
 )
 
@@ -30,7 +33,9 @@ def endpoints() -> list[tuple[str, str]]:
 
 def concrete(path: str) -> str:
     # Any id the route accepts will do: authentication is decided before any lookup.
-    # Jurisdictions are routed by code.
+    # Jurisdictions are routed by code, problem types by name.
+    if path.startswith("/api/v1/problems/"):
+        return path.replace("{slug}", "not-found")
     value = "FR" if path.startswith("/api/v1/jurisdictions/") else "1"
     return re.sub(r"\{[^}]+\}", value, path)
 
@@ -48,7 +53,7 @@ def test_the_matrix_covers_the_api() -> None:
 def test_the_public_endpoints_answer_anyone(path: str, method: str, db: None) -> None:
     from rest_framework.test import APIClient
 
-    assert APIClient().generic(method, path).status_code == 200
+    assert APIClient().generic(method, concrete(path)).status_code == 200
 
 
 @pytest.mark.parametrize(("path", "method"), [e for e in ENDPOINTS if e not in PUBLIC])

@@ -82,3 +82,18 @@ class RowSerializer(serializers.Serializer):  # type: ignore[type-arg]
 
     def to_representation(self, instance: Mapping[str, Any]) -> dict[str, Any]:
         return {name: convert(instance[column]) for name, column, convert in self._plan()}
+
+
+class InstantField(serializers.DateTimeField):
+    """An input instant within the years the services compute around (a look-back over a
+    pool's longest reservation, ten years ahead): near year 1 or 9999 that arithmetic would
+    leave the calendar and fail as a server error instead of refusing the input."""
+
+    EARLIEST = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    LATEST = datetime.datetime(3000, 1, 1, tzinfo=datetime.UTC)
+
+    def to_internal_value(self, value: Any) -> datetime.datetime:
+        instant = super().to_internal_value(value)
+        if not self.EARLIEST <= instant < self.LATEST:
+            raise serializers.ValidationError("Give an instant between the years 1970 and 2999.")
+        return instant

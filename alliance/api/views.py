@@ -8,10 +8,12 @@ from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework import viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from alliance import conditional, idempotency
+from alliance.api import parsers
 from alliance.api.serializers import RowSerializer
 from alliance.models import IdempotencyRecord
 
@@ -22,10 +24,12 @@ class InputViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
     A POST with an ``Idempotency-Key`` header is claimed once authenticated and its answer
     kept (``alliance.idempotency``), so a retried create returns the first result. Detail
     JSON answers carry an ETag, and a write with ``If-Match`` is compared with
-    ``current_state()`` (``alliance.conditional``).
+    ``current_state()`` (``alliance.conditional``). Strings PostgreSQL cannot hold are refused
+    as input, in the body and in the query (``alliance.api.parsers``).
     """
 
     idempotency: IdempotencyRecord | None = None
+    parser_classes = [parsers.JSONParser, parsers.FormParser, parsers.MultiPartParser]
 
     def current_state(self) -> Any:
         """What an ``If-Match`` on this detail URL is compared with: the representation the
@@ -44,6 +48,15 @@ class InputViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        # A query value goes to filters as it is: one PostgreSQL cannot hold fails as input
+        # here, not as a server error in the query (alliance.api.parsers does the body).
+        refused = sorted(
+            name
+            for name, values in request.query_params.lists()
+            if parsers.unstorable(name) or parsers.unstorable(values)
+        )
+        if refused:
+            raise ValidationError({name: [parsers.REFUSAL] for name in refused})
         condition = request.headers.get("If-Match")
         if condition is not None and request.method in conditional.WRITES and self.detail:
             state = self.current_state()

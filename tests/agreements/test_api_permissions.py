@@ -178,7 +178,7 @@ def test_create_through_the_api(deal: Deal, api_as: Any) -> None:
         format="json",
     )
     assert bad.status_code == 400
-    assert "governing_law" in bad.json()
+    assert "governing_law" in bad.json()["errors"]
 
 
 def test_library_and_clause_from_it(deal: Deal, api_as: Any) -> None:

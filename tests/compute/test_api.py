@@ -71,7 +71,7 @@ def other_site(grid: Grid, name: str = "Lyon-1") -> Site:
 
 def errors_of(response: Any, field: str) -> str:
     assert response.status_code == 400, response.content
-    return " ".join(str(message) for message in response.json()[field])
+    return " ".join(str(message) for message in response.json()["errors"][field])
 
 
 # The directory.
@@ -411,6 +411,36 @@ def test_bad_capacity_input_is_refused_and_changes_nothing(
     assert "'soon' is not a day or an instant" in errors_of(not_a_day, "from")
 
 
+def test_a_capacity_window_takes_any_utc_offset(grid: Grid, api_as: Any) -> None:
+    """Regression (found by the contract run): Python reads offsets up to 23:59, PostgreSQL
+    only up to 15:59, so ``+18:30`` reached the query and failed as a server error."""
+    client = api_as(grid.board)
+    url = f"{API}/pools/{grid.pool.pk}/capacity/"
+    window = client.get(url, {"from": "2027-01-01T18:30:00+18:30", "to": "2027-01-02"})
+    assert window.status_code == 200, window.content
+    assert window.json()["from"] == "2027-01-01T00:00:00Z"
+    late = client.get(url, {"from": "9999-12-31"})
+    assert "before the year 9999" in errors_of(late, "from")
+    beyond = client.get(url, {"from": "9999-12-31T23:00:00-05:00"})
+    assert "is not a day or an instant" in errors_of(beyond, "from")
+
+
+def test_a_capacity_change_off_the_calendar_is_refused(
+    grid: Grid, api_as: Any, unchanged: Any
+) -> None:
+    """Regression (found by the contract run): a change at year 1 looked back over the pool's
+    longest reservation, before the calendar starts, and failed as a server error."""
+    client = api_as(grid.board)
+    with unchanged():
+        for instant in ("0001-01-01T01:00:00Z", "9999-12-31T00:00:00Z"):
+            answer = client.post(
+                f"{API}/pools/{grid.pool.pk}/capacity/",
+                {"site": grid.paris.pk, "effective_at": instant, "gpus": 4},
+                format="json",
+            )
+            assert "between the years 1970 and 2999" in errors_of(answer, "effective_at")
+
+
 # Contributions and shares.
 
 
@@ -542,6 +572,10 @@ def test_fair_share_bad_parameters(grid: Grid, api_as: Any) -> None:
     assert "is not a day" in errors_of(
         client.get(f"{API}/pools/{grid.pool.pk}/fair-share/?on=tomorrow"), "on"
     )
+    # Regression (found by the contract run): year 1 left the calendar looking back.
+    assert "between the years 1970 and 2999" in errors_of(
+        client.get(f"{API}/pools/{grid.pool.pk}/fair-share/?on=0001-01-01"), "on"
+    )
     assert "Name the consortium" in errors_of(
         client.get(f"{API}/pools/fair-share-across/"), "consortium"
     )
@@ -616,7 +650,7 @@ def test_a_bad_usage_report_names_every_bad_row_and_writes_nothing(
         neither = client.post(f"{API}/pools/{grid.pool.pk}/usage/", {})
         unknown_pool = client.post(f"{API}/pools/999999/usage/", {"rows": usage_rows(grid)})
     assert response.status_code == 400
-    assert response.json()["rows"] == [
+    assert response.json()["errors"]["rows"] == [
         "row 3: site Nowhere is not one of this pool's sites",
         "row 4: gpu_hours -2.00 is negative: report what was used, 0 or more",
     ]
@@ -668,7 +702,7 @@ def test_statement_refusals(grid: Grid, api_as: Any) -> None:
     assert "is not a period" in errors_of(observer.get(f"{url}?period=last%20year"), "period")
     bad_csv = observer.get(f"{url}?period=nope&format=csv")
     assert bad_csv.status_code == 400
-    assert "is not a period" in bad_csv.json()["period"][0]
+    assert "is not a period" in bad_csv.json()["errors"]["period"][0]
 
 
 # Allocation requests and reservations.
@@ -709,6 +743,12 @@ def test_a_request_is_made_decided_and_its_reservation_released(grid: Grid, api_
     assert [row["id"] for row in holding.json()["results"]] == [reservation["id"]]
     later = api_as(grid.world.observer).get(f"{API}/reservations/?active_at=2027-01-20T00:00:00Z")
     assert later.json()["results"] == []
+    # Regression (found by the contract run): an offset PostgreSQL does not take (+17:30) was
+    # passed to the query as it was and failed there as a server error.
+    far_east = api_as(grid.world.observer).get(
+        f"{API}/reservations/", {"active_at": "2027-01-16T05:30:00+17:30"}
+    )
+    assert [row["id"] for row in far_east.json()["results"]] == [reservation["id"]]
     released = api_as(grid.technician).post(
         f"{API}/reservations/{reservation['id']}/release/", {"reason": "Finished early"}
     )
@@ -930,3 +970,13 @@ def test_lists_take_as_many_queries_for_many_rows_as_for_one(
     for day in (2, 3, 4):
         add_rows(day)
     assert queries_for_listing() == one
+
+
+def test_id_filters_take_whole_numbers_only(grid: Grid, api_as: Any) -> None:
+    """Regression (found by the contract run): ``?pool=7.9`` was read as a decimal and matched
+    pool 7, and a number past 64 bits failed in SQLite as a server error."""
+    client = api_as(grid.world.observer)
+    exact = client.get(f"{API}/allocation-requests/", {"pool": grid.pool.pk})
+    assert exact.status_code == 200
+    for value in (f"{grid.pool.pk}.9", "-7.28e+300", str(2**64)):
+        assert errors_of(client.get(f"{API}/allocation-requests/", {"pool": value}), "pool")

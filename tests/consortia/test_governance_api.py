@@ -143,5 +143,36 @@ def test_bad_votes_are_refused_with_the_field(world: World, api_as: Any, unchang
             f"{API}/motions/{motion.pk}/vote/", {"choice": "against", "veto": True}
         )
     assert bad_choice.status_code == 400
-    assert "choice" in bad_choice.json()
+    assert "choice" in bad_choice.json()["errors"]
     assert bad_veto.status_code == 400
+
+
+def test_a_refused_nul_is_answered_again_on_retry(
+    world: World, api_as: Any, unchanged: Any
+) -> None:
+    """Regression (found by the contract run): a NUL echoed in a 400 ('"x\\u0000" is not a
+    valid choice') was kept for Idempotency-Key replays in a jsonb column, which PostgreSQL
+    refused: a server error. The body is now refused as unreadable, and kept for the retry."""
+    import json
+
+    client = api_as(world.chair)
+    body = json.dumps(
+        {
+            "consortium": world.consortium_a.pk,
+            "kind": "general\u0000",
+            "title": "Adopt the baseline",
+            "closes_at": closes_at(),
+        }
+    )
+    headers = {"Idempotency-Key": "nul-motion"}
+    with unchanged():
+        first = client.post(
+            f"{API}/motions/", body, content_type="application/json", headers=headers
+        )
+        again = client.post(
+            f"{API}/motions/", body, content_type="application/json", headers=headers
+        )
+    assert first.status_code == 400, first.content
+    assert first.json()["type"] == "/api/v1/problems/malformed-request"
+    assert again.json() == first.json()  # stored as jsonb: same value, keys reordered
+    assert again.headers["Idempotent-Replayed"] == "true"

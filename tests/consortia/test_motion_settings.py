@@ -221,9 +221,11 @@ def test_refused_changes_over_the_api_are_400_naming_the_field(
     with motion_unchanged(motion):
         response = api_as(world.chair).patch(f"{API}/motions/{motion.pk}/", body, format="json")
     assert response.status_code == 400, response.content
-    assert list(response.json()) == [field]
+    assert list(response.json()["errors"]) == [field]
     if field == "rule":
-        assert response.json()["rule"] == ["The voting rule cannot change once voting has opened."]
+        assert response.json()["errors"]["rule"] == [
+            "The voting rule cannot change once voting has opened."
+        ]
 
 
 # The motion page -----------------------------------------------------------------------------

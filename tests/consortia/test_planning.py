@@ -517,7 +517,7 @@ def test_api_refuses_bad_risk_input_with_the_field(
         )
     for response in (patched, created):
         assert response.status_code == 400, response.content
-        assert field in response.json()
+        assert field in response.json()["errors"]
 
 
 def test_api_refuses_a_future_completion_date(
@@ -530,7 +530,7 @@ def test_api_refuses_a_future_completion_date(
             format="json",
         )
     assert response.status_code == 400
-    assert "done_on" in response.json()
+    assert "done_on" in response.json()["errors"]
 
 
 # Pages -------------------------------------------------------------------------------------

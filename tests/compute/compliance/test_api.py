@@ -118,7 +118,7 @@ def test_explain_must_be_true_or_false(
             f"{API}/decisions/?explain=maybe", body(c), format="json"
         )
     assert response.status_code == 400
-    assert "explain" in response.json()
+    assert "explain" in response.json()["errors"]
 
 
 def test_a_batch_keeps_order_and_stores_each(compliance: Compliance, api_as: Client) -> None:
@@ -148,7 +148,7 @@ def test_one_bad_job_refuses_the_whole_batch(
             f"{API}/decisions/batch/", {"jobs": jobs}, format="json"
         )
     assert response.status_code == 400
-    assert "purpose" in response.json()["jobs"]["1"]
+    assert "jobs.1.purpose" in response.json()["errors"]
 
 
 @pytest.mark.parametrize(
@@ -173,7 +173,7 @@ def test_a_batch_has_a_limit(compliance: Compliance, api_as: Client, unchanged: 
             f"{API}/decisions/batch/", {"jobs": [body(c)] * 101}, format="json"
         )
     assert response.status_code == 400
-    assert "jobs" in response.json()
+    assert "jobs" in response.json()["errors"]
 
 
 def test_a_decision_is_audited_once(compliance: Compliance, api_as: Client) -> None:
@@ -258,7 +258,7 @@ def test_an_outsider_may_not_decide_for_the_consortium(
         assert client.post(f"{API}/jobs/", job_body(c), format="json").status_code == 404
         by_id = client.post(f"{API}/decisions/", {"job": job.pk}, format="json")
         assert by_id.status_code == 400
-        assert "job" in by_id.json()
+        assert "job" in by_id.json()["errors"]
 
 
 def test_the_observer_may_not_post(compliance: Compliance, api_as: Client, unchanged: Any) -> None:
@@ -305,7 +305,7 @@ def test_another_consortiums_dataset_names_the_field(
             f"{API}/decisions/", body(c, datasets=[c.dataset.pk, foreign.pk]), format="json"
         )
     assert response.status_code == 400
-    assert "datasets" in response.json()
+    assert "datasets" in response.json()["errors"]
     assert "Elsewhere" not in response.content.decode(), "another consortium's names stay hidden"
 
 
@@ -336,7 +336,7 @@ def test_bad_input_names_the_field(
             f"{API}/decisions/", body(c, **changes), format="json"
         )
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert field in response.json()["errors"]
 
 
 @pytest.mark.parametrize(
@@ -366,7 +366,7 @@ def test_a_job_id_and_fields_do_not_go_together(
             f"{API}/decisions/", {"job": job.pk, "purpose": "train"}, format="json"
         )
     assert response.status_code == 400
-    assert "job" in response.json()
+    assert "job" in response.json()["errors"]
 
 
 def test_a_job_is_proposed_then_decided(compliance: Compliance, api_as: Client) -> None:
@@ -415,7 +415,7 @@ def test_proposing_checks_the_fields(
             f"{API}/jobs/", job_body(c, purpose="world_domination"), format="json"
         )
     assert response.status_code == 400
-    assert "purpose" in response.json()
+    assert "purpose" in response.json()["errors"]
 
 
 def test_a_site_the_consortium_has_not_approved_is_a_deny(

@@ -254,7 +254,7 @@ def test_an_unknown_framework_is_bad_input(
     job = federated_job(compliance)
     response = get(api_as(compliance.grid.technician), job, framework)
     assert response.status_code == 400
-    assert "framework" in response.json()
+    assert "framework" in response.json()["errors"]
     assert exports() == 0
 
 

@@ -119,7 +119,7 @@ def test_a_malformed_key_is_a_400_naming_the_header(
     with unchanged():
         answer = post(api_as(compliance.grid.technician), body(compliance), key)
     assert answer.status_code == 400
-    assert "Idempotency-Key" in answer.json()
+    assert "Idempotency-Key" in answer.json()["errors"]
 
 
 def test_the_schema_offers_the_key_on_every_post(compliance: Compliance, api_as: Client) -> None:

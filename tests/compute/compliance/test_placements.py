@@ -297,7 +297,7 @@ def test_bad_input_is_a_400_naming_the_field(
     with unchanged():
         response = api_as(c.grid.technician).post(f"{API}/", body(c, **changes), format="json")
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert field in response.json()["errors"]
     assert "Elsewhere" not in response.content.decode(), "another consortium's names stay hidden"
 
 
@@ -321,7 +321,7 @@ def test_ending_with_bad_input_is_a_400_naming_the_field(
             f"{API}/{placement.pk}/end/", payload, format="json"
         )
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert field in response.json()["errors"]
 
 
 def test_ending_an_ended_placement_is_a_conflict(
