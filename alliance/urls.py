@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from alliance import views
+from alliance.api.doc_pages import RedocPage, SwaggerPage
 from alliance.partners.urls import oauth_urls
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -14,8 +15,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("alliance.webhooks.api")),
     path("", include("alliance.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("docs/", SwaggerPage.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", RedocPage.as_view(url_name="api:schema"), name="redoc"),
 ]
 
 # Under /api/v1/ an unknown URL and a crash answer problem details too (alliance.api.problems).
