@@ -273,6 +273,11 @@ def body(data: Mapping[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
+def carried_object_types() -> list[str]:
+    """The audit object types some event type is made from."""
+    return sorted(_BY_OBJECT_TYPE)
+
+
 def matched_in(records: Sequence[AuditEvent]) -> list[tuple[AuditEvent, EventType, Changes]]:
     return [
         (record, event_type, changes)

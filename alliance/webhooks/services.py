@@ -487,11 +487,37 @@ def _store(
 
 StoredRow = tuple[str, int, str, datetime.datetime, list[int]]
 
+# The fan-out runs in the process that committed, after the commit; a process that dies in
+# between leaves audit events with no messages. The sweeper looks back this far for them,
+# leaving the newest alone (their own process is fanning them out right now).
+CATCH_UP_WINDOW = datetime.timedelta(minutes=15)
+CATCH_UP_GRACE = datetime.timedelta(minutes=1)
+
+
+def events_catch_up(now: datetime.datetime | None = None) -> int:
+    """Fan out the recent audit events whose fan-out was lost with its process. Events stored
+    already are skipped, so it may run any number of times. Returns the messages created."""
+    now = now or timezone.now()
+    stored = Event.objects.filter(occurred_at__gte=now - CATCH_UP_WINDOW).values("audit_event_id")
+    candidates = (
+        AuditEvent.objects.filter(
+            occurred_at__gte=now - CATCH_UP_WINDOW,
+            occurred_at__lt=now - CATCH_UP_GRACE,
+            object_type__in=events.carried_object_types(),
+            consortium_id__isnull=False,
+        )
+        .exclude(pk__in=stored)
+        .order_by("pk")
+    )
+    matched = events.matched_in(list(candidates))
+    return events_fan_out(matched) if matched else 0
+
 
 @functools.cache
 def _fan_out_sql() -> str:
     # One statement, so one round trip and its own transaction: the events, then a message
-    # per (event, endpoint), with webhook ids made by PostgreSQL. The ORM's bulk_create of
+    # per (event, endpoint), with webhook ids made by PostgreSQL. An event stored already (the
+    # catch-up and the live fan-out overlapped) is skipped with its messages, the rest go on. The ORM's bulk_create of
     # 50 messages per event costs several times more in Python than the insert itself.
     event, message = Event._meta.db_table, Message._meta.db_table
     # Only table names (from the models) enter the text; every value is a parameter.
@@ -501,6 +527,7 @@ def _fan_out_sql() -> str:
             SELECT type, %(consortium)s, audit_event_id, body, occurred_at, %(now)s
             FROM unnest(%(types)s::varchar[], %(audit_ids)s::bigint[], %(bodies)s::text[],
                         %(times)s::timestamptz[]) AS e(type, audit_event_id, body, occurred_at)
+            ON CONFLICT (audit_event_id, type) DO NOTHING
             RETURNING id, audit_event_id, type
         )
         INSERT INTO {message} (endpoint_id, event_id, webhook_id, status, attempts, failures,
@@ -543,6 +570,12 @@ def _insert_in_one_statement(
 def _insert_with_the_orm(consortium_id: int, rows: list[StoredRow], now: datetime.datetime) -> int:
     """The same for SQLite (the quick start)."""
     with transaction.atomic():
+        stored_already = set(
+            Event.objects.filter(audit_event_id__in=[row[1] for row in rows]).values_list(
+                "audit_event_id", "type"
+            )
+        )
+        rows = [row for row in rows if (row[1], row[0]) not in stored_already]
         stored = Event.objects.bulk_create(
             [
                 Event(
@@ -843,9 +876,10 @@ def _follow_up(endpoint_id: int) -> None:
 
 
 def messages_sweep() -> int:
-    """Every minute: queue a run for every active endpoint with messages due (retries that
-    came due, or messages whose run was lost with a worker or a broker). Returns the
-    endpoints woken."""
+    """Every minute: create the messages of events whose fan-out was lost, then queue a run
+    for every active endpoint with messages due (retries that came due, or messages whose
+    run was lost with a worker or a broker). Returns the endpoints woken."""
+    events_catch_up()
     due = list(
         Message.objects.filter(
             status=Message.Status.PENDING,

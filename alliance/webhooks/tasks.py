@@ -18,7 +18,8 @@ def webhooks_deliver(endpoint_id: int) -> int:
 
 @shared_task(ignore_result=True)
 def webhooks_sweep() -> int:
-    """Every minute: retries that came due, and messages of a worker that died."""
+    """Every minute: retries that came due, messages of a worker that died, and fan-outs
+    lost with the process that committed their change."""
     from alliance.webhooks import services
 
     return services.messages_sweep()

@@ -203,6 +203,29 @@ def test_listening_costs_no_query_in_the_transaction_and_one_after_it_without_su
         assert events.matched_in([read]) == []
 
 
+def test_a_fan_out_lost_with_its_process_is_caught_up_once(
+    hooks: Hooks, receiver: Receiver, django_capture_on_commit_callbacks: Any
+) -> None:
+    make_endpoint(hooks.member_admin, receiver.url(), ["motion.opened"])
+    # The change commits, then its process dies before the fan-out: callbacks never run.
+    with django_capture_on_commit_callbacks(execute=False) as lost:
+        motion = propose(hooks.world)
+    assert not Message.objects.exists()
+    # Its own process may still be at it within the grace minute: the sweeper waits.
+    assert services.events_catch_up(timezone.now()) == 0
+    later = timezone.now() + services.CATCH_UP_GRACE + datetime.timedelta(seconds=5)
+    assert services.events_catch_up(later) == 1
+    assert services.events_catch_up(later) == 0
+    # Had the process only been slow, its fan-out now adds nothing either.
+    fan_out = next(c for c in lost if getattr(c, "func", None) is services.events_fan_out)
+    assert fan_out() == 0
+    message = Message.objects.get()
+    assert message.event.audit_event_id == Event.objects.get().audit_event_id
+    assert json.loads(message.event.body)["data"]["object"]["id"] == str(motion.pk)
+    # Past the window, events are the trail's alone (old enough that nobody waits for them).
+    assert services.events_catch_up(later + services.CATCH_UP_WINDOW) == 0
+
+
 # Each event type from the service that really produces it. -----------------------------------
 
 
