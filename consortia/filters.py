@@ -9,11 +9,12 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from alliance.api.filters import IdFilter
+from alliance.api.filters import IdFilter, InConsortiumFilter
 from consortia.models import (
     Consortium,
     Jurisdiction,
     Membership,
+    Motion,
     Organisation,
     PartnershipModel,
     Role,
@@ -93,3 +94,7 @@ class RoleAssignmentFilter(django_filters.FilterSet):
     class Meta:
         model = RoleAssignment
         fields = ["consortium", "user", "role"]
+
+
+class MotionFilter(InConsortiumFilter):
+    status = django_filters.ChoiceFilter(choices=Motion.Status.choices)

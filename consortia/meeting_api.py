@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from alliance.api.filters import InConsortiumFilter
 from alliance.api.views import InputViewSet
 from consortia import meeting_selectors
 
@@ -48,22 +49,18 @@ class MeetingViewSet(InputViewSet):
 
     lookup_value_converter = "int"
     serializer_class = MeetingOut
-    # The list answers a bare array (the 200 latest), not a cursor page: the schema says so.
-    pagination_class = None
+    filterset_class = InConsortiumFilter
+    cursor_ordering = ("-held_at", "-id")
     http_method_names = ["get", "head", "options"]
 
     def get_queryset(self) -> Any:
         return meeting_selectors.visible_meetings(self.request.user)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("consortium", int)], responses=MeetingOut(many=True)
-    )
+    @extend_schema(responses=MeetingOut(many=True))
     def list(self, request: Request) -> Response:
         meetings = self.get_queryset().prefetch_related("attendees", "organisations", "agenda")
-        if request.query_params.get("consortium", "").isdigit():
-            meetings = meetings.filter(consortium_id=request.query_params["consortium"])
-        rows = [_row(meeting) for meeting in meetings.order_by("-held_at")[:200]]
-        return Response(MeetingOut(rows, many=True).data)
+        rows = [_row(meeting) for meeting in self.page_of(meetings)]
+        return self.get_paginated_response(MeetingOut(rows, many=True).data)
 
     @extend_schema(responses=MeetingOut)
     def retrieve(self, request: Request, pk: str) -> Response:

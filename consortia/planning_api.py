@@ -7,12 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from alliance.api.filters import InConsortiumFilter
 from alliance.api.views import InputViewSet
 from alliance.auth import acting_user
 from consortia import permissions, planning_selectors, planning_services
@@ -99,11 +100,6 @@ def _milestone_out(milestone: Milestone) -> dict[str, Any]:
     return dict(MilestoneOut(progress).data)
 
 
-def _consortium_filter(request: Request) -> int | None:
-    value = request.query_params.get("consortium", "")
-    return int(value) if value.isdigit() else None
-
-
 class RiskViewSet(InputViewSet):
     """Risks of the consortia the caller sees, highest score first; the chair and
     steering-committee members add and re-assess them."""
@@ -112,17 +108,18 @@ class RiskViewSet(InputViewSet):
 
     lookup_value_converter = "int"
     serializer_class = RiskOut
-    # The list answers a bare array (the 500 highest), not a cursor page: the schema says so.
-    pagination_class = None
+    filterset_class = InConsortiumFilter
+    # Highest score first (ties by a consortium's dozens of risks stay cheap for the cursor).
+    cursor_ordering = ("-score_value", "-impact", "id")
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
         return planning_selectors.visible_risks(self.request.user)
 
-    @extend_schema(parameters=[OpenApiParameter("consortium", int)], responses=RiskOut(many=True))
+    @extend_schema(responses=RiskOut(many=True))
     def list(self, request: Request) -> Response:
-        risks = planning_selectors.risk_list(request.user, _consortium_filter(request))
-        return Response(RiskOut(risks[:500], many=True).data)
+        page = self.page_of(planning_selectors.risks_by_score(self.get_queryset()))
+        return self.get_paginated_response(RiskOut(page, many=True).data)
 
     @extend_schema(responses=RiskOut)
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -164,19 +161,18 @@ class MilestoneViewSet(InputViewSet):
 
     lookup_value_converter = "int"
     serializer_class = MilestoneOut
-    # The list answers a bare array (the first 500), not a cursor page: the schema says so.
-    pagination_class = None
+    filterset_class = InConsortiumFilter
+    # Plan order: a consortium's milestones, by position.
+    cursor_ordering = ("consortium_id", "position", "id")
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> Any:
         return planning_selectors.visible_milestones(self.request.user)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("consortium", int)], responses=MilestoneOut(many=True)
-    )
+    @extend_schema(responses=MilestoneOut(many=True))
     def list(self, request: Request) -> Response:
-        milestones = planning_selectors.milestone_list(request.user, _consortium_filter(request))
-        return Response([_milestone_out(milestone) for milestone in milestones[:500]])
+        page = self.page_of(self.get_queryset())
+        return self.get_paginated_response([_milestone_out(milestone) for milestone in page])
 
     @extend_schema(responses=MilestoneOut)
     def retrieve(self, request: Request, pk: str) -> Response:

@@ -61,6 +61,14 @@ def get_milestone_for(user: Any, pk: Any) -> Milestone:
     return milestone
 
 
+def risks_by_score(risks: QuerySet[Risk]) -> QuerySet[Risk]:
+    """Highest score first, with the score as a column (``score_value``) for the API's
+    cursor to page on."""
+    return risks.annotate(score_value=F("likelihood") * F("impact")).order_by(
+        "-score_value", "-impact", "pk"
+    )
+
+
 def risk_list(user: Any, consortium_id: int | None = None) -> QuerySet[Risk]:
     """Risks the user sees (of one consortium if given), highest score first."""
     risks = visible_risks(user)

@@ -26,6 +26,7 @@ from agreements.models import AgreementVersion, ClauseTemplate
 from agreements.odrl import export as odrl_export
 from agreements.permissions import AgreementAction
 from agreements.redline import summary
+from alliance.api.filters import InConsortiumFilter
 from alliance.api.views import InputViewSet, RowViewSet
 from alliance.auth import acting_user
 from alliance.errors import ConflictError
@@ -479,18 +480,18 @@ class IPAssetViewSet(InputViewSet):
     serializer_class = api.IPAssetDetail
     http_method_names = ["get", "post", "head", "options"]
     lookup_value_converter = "int"
-    # The list answers a bare array (the first 500), not a cursor page: the schema says so.
-    pagination_class = None
+    filterset_class = InConsortiumFilter
+    cursor_ordering = ("consortium_id", "name", "id")
 
     def get_queryset(self) -> QuerySet[Any]:
         return selectors.ip_asset_list(actor=self.request.user)
 
     @extend_schema(responses=api.IPAssetOut(many=True))
     def list(self, request: Request) -> Response:
-        assets = list(self.get_queryset().order_by("consortium_id", "name")[:500])
+        assets = self.page_of(self.get_queryset())
         for asset in assets:
             asset.derived_from_ids = sorted(parent.pk for parent in asset.derived_from.all())
-        return Response(api.IPAssetOut(assets, many=True).data)
+        return self.get_paginated_response(api.IPAssetOut(assets, many=True).data)
 
     @extend_schema(responses=api.IPAssetDetail)
     def retrieve(self, request: Request, pk: str) -> Response:

@@ -46,3 +46,9 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", -(2**63))
         kwargs.setdefault("max_value", 2**63 - 1)
         super().__init__(*args, **kwargs)
+
+
+class InConsortiumFilter(django_filters.FilterSet):
+    """The filter every list of a consortium's records offers: ``?consortium=<id>``."""
+
+    consortium = IdFilter(field_name="consortium_id")

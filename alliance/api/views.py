@@ -38,6 +38,12 @@ class InputViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         detail answers carry an ETag override it."""
         return None
 
+    def page_of(self, queryset: QuerySet[Any]) -> list[Any]:
+        """The page of ``queryset`` (filtered by the view's FilterSet) this request asks for."""
+        page = self.paginate_queryset(self.filter_queryset(queryset))
+        assert page is not None, "every list is paginated"
+        return page
+
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         # A conditional write compares and writes in one transaction, the rows locked in
         # between, so two clients holding the same ETag cannot both succeed.

@@ -474,16 +474,19 @@ def test_planning_api_from_every_side(
 
 def test_api_lists_and_shapes(planned: Planned, api_as: Any) -> None:
     world = planned.world
-    risks = api_as(world.observer).get(f"{API}/risks/?consortium={world.consortium_a.pk}").json()
+    risks = api_as(world.observer).get(f"{API}/risks/?consortium={world.consortium_a.pk}")
+    risks = risks.json()["results"]
     assert [risk["score"] for risk in risks] == [12, 12]
     assert {risk["title"] for risk in risks} == {"IP disputes", "Slow decision-making"}
-    assert (
-        api_as(world.outsider).get(f"{API}/risks/?consortium={world.consortium_a.pk}").json() == []
-    )
-    everything = api_as(world.outsider).get(f"{API}/risks/").json()
+    assert api_as(world.outsider).get(
+        f"{API}/risks/?consortium={world.consortium_a.pk}"
+    ).json() == {"next": None, "previous": None, "results": []}
+    everything = api_as(world.outsider).get(f"{API}/risks/").json()["results"]
     assert {risk["consortium"] for risk in everything} == {world.consortium_b.pk}
     milestones = (
-        api_as(world.observer).get(f"{API}/milestones/?consortium={world.consortium_a.pk}").json()
+        api_as(world.observer)
+        .get(f"{API}/milestones/?consortium={world.consortium_a.pk}")
+        .json()["results"]
     )
     assert [m["state"] for m in milestones] == ["done", "due", "due", "due", "due"]
     assert milestones[0]["done_on"] == timezone.localdate().isoformat()

@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from alliance.api.filters import InConsortiumFilter
 from alliance.api.views import InputViewSet
 from alliance.auth import acting_user
 from consortia import permissions
+from consortia.filters import MotionFilter
 from consortia.governance import selectors, services
 from consortia.governance.api import serializers as api
 
@@ -36,24 +38,17 @@ class MotionViewSet(InputViewSet):
 
     lookup_value_converter = "int"
     serializer_class = api.MotionDetailOut
-    # The list answers a bare array (the 200 latest), not a cursor page: the schema says so.
-    pagination_class = None
+    filterset_class = MotionFilter
+    cursor_ordering = ("-opens_at", "-id")
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
         return selectors.visible_motions(self.request.user)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("consortium", int), OpenApiParameter("status", str)],
-        responses=api.MotionOut(many=True),
-    )
+    @extend_schema(responses=api.MotionOut(many=True))
     def list(self, request: Request) -> Response:
-        motions = selectors.visible_motions(request.user).order_by("-opens_at")
-        if request.query_params.get("consortium", "").isdigit():
-            motions = motions.filter(consortium_id=request.query_params["consortium"])
-        if request.query_params.get("status"):
-            motions = motions.filter(status=request.query_params["status"])
-        return Response(api.MotionOut(motions[:200], many=True).data)
+        page = self.page_of(self.get_queryset())
+        return self.get_paginated_response(api.MotionOut(page, many=True).data)
 
     @extend_schema(responses=api.MotionDetailOut)
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -121,21 +116,17 @@ class ProxyViewSet(InputViewSet):
 
     lookup_value_converter = "int"
     serializer_class = api.ProxyOut
-    # The list answers a bare array (the 200 latest), not a cursor page: the schema says so.
-    pagination_class = None
+    filterset_class = InConsortiumFilter
+    cursor_ordering = ("-valid_from", "-id")
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> Any:
         return selectors.visible_proxies(self.request.user)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("consortium", int)], responses=api.ProxyOut(many=True)
-    )
+    @extend_schema(responses=api.ProxyOut(many=True))
     def list(self, request: Request) -> Response:
-        proxies = selectors.visible_proxies(request.user).order_by("-valid_from")
-        if request.query_params.get("consortium", "").isdigit():
-            proxies = proxies.filter(consortium_id=request.query_params["consortium"])
-        return Response(api.ProxyOut(proxies[:200], many=True).data)
+        page = self.page_of(self.get_queryset())
+        return self.get_paginated_response(api.ProxyOut(page, many=True).data)
 
     @extend_schema(request=api.ProxyInput, responses={201: api.ProxyOut})
     def create(self, request: Request) -> Response:
