@@ -70,11 +70,21 @@ def _grown_consortium(chair: Any, size: int) -> Any:
         home_jurisdiction=Jurisdiction.objects.get(pk="EU"),
     )
     organisations = Organisation.objects.bulk_create(
-        Organisation(name=f"Dashboard bench member {tag} {n}", home_jurisdiction=germany)
+        Organisation(
+            name=f"Dashboard bench member {tag} {n}",
+            kind="company",
+            registration_id=f"DBM-{tag}-{n}",
+            home_jurisdiction=germany,
+        )
         for n in range(size)
     )
     Membership.objects.bulk_create(
-        Membership(consortium=consortium, organisation=organisation, status="active")
+        Membership(
+            consortium=consortium,
+            organisation=organisation,
+            status="active",
+            joined_on=timezone.localdate(),
+        )
         for organisation in organisations
     )
     for n in range(size):
@@ -103,12 +113,17 @@ def main() -> None:
     from django.test import Client
 
     from audit.models import AuditEvent
-    from consortia.models import Consortium, Role, RoleAssignment, User
+    from consortia.models import Consortium, Membership, Role, RoleAssignment, User
 
     bench = User.objects.get(username="bench")
     assert bench.organisation_id is not None
     largest = (
-        Consortium.objects.filter(memberships__organisation_id=bench.organisation_id)
+        # A separate sub-query: filtering on the same join would make Count see one row.
+        Consortium.objects.filter(
+            pk__in=Membership.objects.filter(organisation_id=bench.organisation_id).values(
+                "consortium_id"
+            )
+        )
         .annotate(members=Count("memberships", filter=Q(memberships__status="active")))
         .order_by("-members", "pk")
         .first()
