@@ -81,11 +81,13 @@ def compliance_panel(request: HttpRequest, consortium: Consortium) -> dict[str, 
     )
     rows = [(severity, by_status, _unresolved(by_status)) for severity, by_status in counts.items()]
     unresolved = [(severity.capitalize(), open_now) for severity, _, open_now in rows]
+    total = sum(sum(by_status.values()) for by_status in counts.values())
     return {
         "consortium": consortium,
         "may_view": True,
         "rows": rows,
-        "total": sum(sum(by_status.values()) for by_status in counts.values()),
+        "total": total,
+        # pygal takes tens of milliseconds: no chart for a consortium that never had a finding.
         "chart": count_bars(
             unresolved,
             title=f"{consortium.name}: compliance findings still to put right, by severity",
@@ -93,7 +95,9 @@ def compliance_panel(request: HttpRequest, consortium: Consortium) -> dict[str, 
             "many findings are open or acknowledged. The table under the chart also counts "
             "the resolved ones.",
             unit="findings",
-        ),
+        )
+        if total
+        else None,
         "csv_url": reverse("compute:findings-csv", args=[consortium.pk]),
     }
 
