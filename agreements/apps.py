@@ -8,10 +8,15 @@ class AgreementsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from agreements.views import consortium_panel
+        from agreements.dashboard_views import consortium_panel
         from consortia import panels
 
         panels.register("agreements", "agreements/panel.html", consortium_panel)
+
+        from agreements import waiting as agreement_waiting
+        from consortia import waiting
+
+        waiting.register("agreements", agreement_waiting.for_person)
 
         from agreements.services import steering_approval_by_motion
         from consortia.governance import effects

@@ -5,10 +5,12 @@ the services; running it again changes nothing."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from agreements import asset_services, sealing, services, signing
 from agreements.asset_services import Share
@@ -64,6 +66,9 @@ def _joint_development() -> None:
         kind="joint_development",
         title=JDC_TITLE,
         governing_law=Jurisdiction.objects.get(pk="DE"),
+        # Its first term ends within the expiry warning, so the consortium page highlights it.
+        effective_on=timezone.localdate() - datetime.timedelta(days=320),
+        expires_on=timezone.localdate() + datetime.timedelta(days=45),
     )
     services.party_add(
         actor=hugo,

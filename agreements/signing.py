@@ -6,6 +6,7 @@ once that task has produced and validated the sealed PDF (agreements.sealing).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,12 +53,15 @@ def _signed_party_ids(version: AgreementVersion) -> set[int]:
 def parties_due(version: AgreementVersion) -> list[Party]:
     """Parties that may sign now: unsigned, and (when the agreement sets an order) with no
     unsigned party ahead of them. Order 0 means "any time"."""
-    signed = _signed_party_ids(version)
-    unsigned = [
-        party
-        for party in version.agreement.parties.select_related("organisation", "signatory")
-        if party.pk not in signed
-    ]
+    return due_among(
+        version.agreement.parties.select_related("organisation", "signatory"),
+        _signed_party_ids(version),
+    )
+
+
+def due_among(parties: Iterable[Party], signed: set[int]) -> list[Party]:
+    """``parties_due`` for parties and signed party ids already read."""
+    unsigned = [party for party in parties if party.pk not in signed]
     ordered = [party.signing_order for party in unsigned if party.signing_order > 0]
     first = min(ordered, default=0)
     return [party for party in unsigned if party.signing_order in (0, first)]

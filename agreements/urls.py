@@ -1,12 +1,17 @@
 from django.urls import path
 
-from agreements import document_views, register_views, views
+from agreements import dashboard_views, document_views, register_views, views
 
 app_name = "agreements"
 
 urlpatterns = [
     path("agreements/", views.agreement_list, name="list"),
     path("consortia/<int:consortium_pk>/agreements/new/", views.agreement_create, name="create"),
+    path(
+        "consortia/<int:consortium_pk>/agreements/by-status.csv",
+        dashboard_views.by_status_csv,
+        name="by-status-csv",
+    ),
     path("agreements/<int:pk>/", views.agreement_detail, name="detail"),
     path("agreements/<int:pk>/parties/", views.party_add, name="party-add"),
     path("agreement-parties/<int:pk>/remove/", views.party_remove, name="party-remove"),

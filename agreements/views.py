@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,7 +21,6 @@ from django.views.decorators.vary import vary_on_headers
 from agreements import (
     asset_services,
     content,
-    exports,
     sealing,
     selectors,
     services,
@@ -40,7 +38,7 @@ from agreements.forms import (
     ReasonForm,
     TermsForm,
 )
-from agreements.models import Agreement, AgreementKind, AgreementVersion, ClauseKind
+from agreements.models import AgreementKind, AgreementVersion, ClauseKind
 from agreements.permissions import AgreementAction
 from agreements.redline import summary
 from alliance.auth import acting_user
@@ -475,33 +473,6 @@ def version_redline(request: HttpRequest, pk: int) -> HttpResponse:
             "summary": summary(changes),
         },
     )
-
-
-def consortium_panel(request: HttpRequest, consortium: Any) -> dict[str, Any]:
-    """The agreements section of the consortium page: counts by status, those expiring soon."""
-    agreements = selectors.agreement_list(actor=request.user).filter(consortium_id=consortium.pk)
-    by_status = {
-        row["status"]: row["count"]
-        for row in agreements.order_by().values("status").annotate(count=Count("pk"))
-    }
-    return {
-        "consortium": consortium,
-        "by_status": [
-            (label, by_status.get(value, 0))
-            for value, label in Agreement.Status.choices
-            if by_status.get(value)
-        ],
-        "expiring": list(
-            selectors.expiring(
-                actor=request.user,
-                consortium_id=consortium.pk,
-                within_days=settings.AGREEMENT_EXPIRY_WARNING_DAYS,
-            )
-        ),
-        "warning_days": settings.AGREEMENT_EXPIRY_WARNING_DAYS,
-        "can_draft": policy.can_draft_in(request.user, consortium.pk),
-        "can_export": exports.may_export(request.user, consortium.pk),
-    }
 
 
 @require_GET

@@ -1,18 +1,24 @@
-"""Project-level pages: the home page and the health check."""
+"""Project-level pages: the home page (what waits on the signed-in person) and the health
+check."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
+
+from alliance.auth import acting_user
+from consortia import waiting
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("consortia:list")
+    """Everything waiting on the person across their consortia, each linking to where they
+    act; the apps each contribute what they ask of people (consortia.waiting)."""
+    return render(request, "home.html", {"items": waiting.waiting_for(acting_user(request))})
 
 
 @require_GET

@@ -66,6 +66,12 @@ def object_history(
     return list(_changes_only(events).filter(about).order_by("-id")[:limit])
 
 
+def recent_activity(*, actor: Any, consortium_id: int, limit: int = 10) -> list[AuditEvent]:
+    """The latest changes anywhere in the consortium's chain (its dashboard's activity)."""
+    events, _ = consortium_events(actor=actor, consortium_id=consortium_id)
+    return list(_changes_only(events).order_by("-id")[:limit])
+
+
 def checkpoint_list(*, actor: Any) -> QuerySet[AuditCheckpoint]:
     """Checkpoints of every chain ``actor`` may see: all members may keep them as evidence."""
     if not getattr(actor, "is_authenticated", False):

@@ -311,6 +311,7 @@ def main() -> None:
             "documents",
             "compute",
             "compliance",
+            "dashboard",
             "partners",
             "webhooks",
         ],
@@ -341,6 +342,10 @@ def main() -> None:
         if arguments.only == "compute":
             prepare(arguments.server, "alliance_bench", 1)
         compute_bench(arguments.server)
+    if arguments.only in (None, "dashboard"):
+        if arguments.only == "dashboard":
+            prepare(arguments.server, "alliance_bench", 1)
+        dashboard_bench(arguments.server)
     if arguments.only in (None, "compliance"):
         compliance_bench(binary, arguments)
     if arguments.only in (None, "webhooks"):
@@ -411,6 +416,26 @@ def compute_bench(server: str) -> None:
         f" database: median {fair['fair_share_ms']:.0f} ms; plain SUM ... GROUP BY (floor)"
         f" {fair['floor_ms']:.0f} ms ({fair['ratio']:.2f}x) [loaded by COPY in {fair['load_s']:.0f} s]"
     )
+
+
+def dashboard_bench(server: str) -> None:
+    results = run_module("dashboard_measure", environment(f"{server}/alliance_bench"))
+    log("\nThe consortium dashboard")
+    page, floor = results["page_median_ms"], results["floor_median_ms"]
+    log(
+        f"  {results['consortium']} ({results['members']} members), {results['requests']} requests,"
+        f" in-process: median {page:.1f} ms, p99 {results['page_p99_ms']:.1f} ms;"
+        f" authenticated trivial page (floor) median {floor:.2f} ms, p99 {results['floor_p99_ms']:.2f} ms"
+        f" (median {page / floor:.1f}x, p99 {results['page_p99_ms'] / results['floor_p99_ms']:.1f}x the floor);"
+        f" {results['page_queries']} SQL queries"
+    )
+    for size, figures in results["sizes"].items():
+        log(
+            f"  fresh consortium at N={size}: {figures['members']} members, {figures['agreements']} agreements,"
+            f" {figures['events']} audit events: {figures['queries']} SQL queries"
+        )
+    small, large = (figures["queries"] for figures in results["sizes"].values())
+    log(f"  query count equal at 4N: {'yes' if small == large else 'NO'} [target: equal]")
 
 
 WEBHOOKS_DATABASE = "alliance_bench_wh"

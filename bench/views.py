@@ -4,6 +4,8 @@
 (a2) ``AuthenticatedFloor``: a constant JSON answer from a DRF view behind the API's own
     authentication (API token or session) and permission: what any authenticated API
     request costs before it does anything (the floor of the compliance decision API).
+(a3) ``authenticated_page``: a constant page behind the browser's login (session and user
+    loaded): the floor of a signed-in person's page, such as the consortium dashboard.
 (b) ``*_values``: the same page of rows as the real API list, as ``.values()`` and
     ``JsonResponse``, behind the same session authentication and the same access filter
     (the same selector): what that data costs without DRF and serialisers.
@@ -13,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +27,11 @@ from consortia.api.serializers import ConsortiumRow, MembershipRow
 
 def floor(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
+
+
+@login_required
+def authenticated_page(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(f"<!doctype html><title>Floor</title><p>{request.user.pk}</p>")
 
 
 class AuthenticatedFloor(APIView):

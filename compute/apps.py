@@ -37,7 +37,15 @@ class ComputeConfig(AppConfig):
         health.register("fair_share", compute_health.fair_share)
         health.register("capacity_requests_waiting", compute_health.requests_waiting)
 
-        from compute.views import consortium_panel
+        from compute import dashboard_views
         from consortia import panels
 
-        panels.register("compute", "compute/panel.html", consortium_panel)
+        panels.register("compute", "compute/panel.html", dashboard_views.consortium_panel)
+        panels.register(
+            "compliance", "compute/compliance_panel.html", dashboard_views.compliance_panel
+        )
+
+        from compute import waiting as compute_waiting
+        from consortia import waiting
+
+        waiting.register("compute", compute_waiting.for_person)

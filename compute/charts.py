@@ -1,9 +1,7 @@
 """Charts of the compute pages as server-rendered SVG: they show without JavaScript, print in
-the PDF statements and fetch nothing from elsewhere.
+the PDF statements and fetch nothing from elsewhere (the shared rules are in alliance.charts).
 
-Line and bar charts come from pygal, rendered without its tooltip script (``js=[]``) and with
-its comments and inline configuration script stripped, so the SVG refers to no URL but the SVG
-namespaces. The reservation timeline (a Gantt chart) is drawn here by hand: pygal has none.
+Line and bar charts come from pygal. The reservation timeline (a Gantt chart) is drawn here by hand: pygal has none.
 Every chart carries a ``<title>`` and a ``<desc>`` (and ``role="img"``), and none relies on
 colour alone: series are told apart by line patterns, hatching and direct value labels, and
 each page shows the same numbers as a table beside the chart.
@@ -12,7 +10,6 @@ each page shows the same numbers as a table beside the chart.
 from __future__ import annotations
 
 import datetime
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,72 +18,9 @@ from decimal import Decimal
 import pygal  # type: ignore[import-untyped]
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from pygal.style import Style  # type: ignore[import-untyped]
 
-URL = re.compile(r"""(?:https?|ftp|file)://[^\s"'<>)]*""", re.IGNORECASE)
-# Where an SVG can make the browser fetch something: link attributes and CSS url(...).
-# Text is not a fetch: a member called "Acme (https://acme.eu)" must not break a chart.
-_FETCHES = re.compile(
-    r"""(?:\b(?:href|src)\s*=\s*["']([^"']*)["'])|(?:url\(\s*["']?([^"')]*))""",
-    re.IGNORECASE,
-)
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
-_SVG_OPEN = re.compile(r"<svg\b([^>]*)>")
-
-FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif'
-STYLE = Style(
-    background="transparent",
-    plot_background="#ffffff",
-    foreground="#1b2430",
-    foreground_strong="#1b2430",
-    foreground_subtle="#5b6676",
-    opacity=".75",
-    opacity_hover=".9",
-    # Dark blue, orange, green: told apart by people with the common colour-vision
-    # deficiencies, and by line pattern or hatching besides.
-    colors=("#1f4e8c", "#c0580a", "#1d6b3a", "#6b3a8a"),
-    font_family=FONT,
-    label_font_family=FONT,
-    major_label_font_family=FONT,
-    value_font_family=FONT,
-    value_label_font_family=FONT,
-    tooltip_font_family=FONT,
-    title_font_family=FONT,
-    legend_font_family=FONT,
-    no_data_font_family=FONT,
-    label_font_size=11,
-    major_label_font_size=11,
-    value_font_size=11,
-    legend_font_size=12,
-    guide_stroke_color="#b8c0cc",
-    major_guide_stroke_color="#b8c0cc",
-    guide_stroke_dasharray="2,4",
-    major_guide_stroke_dasharray="2,4",
-)
-
-
-def external_urls(svg: str) -> set[str]:
-    """Addresses ``svg`` would fetch from elsewhere (a chart must have none)."""
-    targets = (first or second for first, second in _FETCHES.findall(svg))
-    return {target for target in targets if URL.match(target.strip())}
-
-
-def _accessible(svg: str, title: str, description: str) -> SafeString:
-    """pygal's SVG without its comments and script, labelled for assistive technology."""
-    svg = _SCRIPT.sub("", _COMMENT.sub("", svg))
-    label_id = f"chart-title-{uuid.uuid4().hex[:12]}"
-    opening = _SVG_OPEN.search(svg)
-    assert opening is not None, "pygal renders an <svg> element"
-    attributes = opening.group(1)
-    replacement = (
-        f'<svg{attributes} role="img" aria-labelledby="{label_id}">'
-        f'<title id="{label_id}">{escape(title)}</title><desc>{escape(description)}</desc>'
-    )
-    svg = svg[: opening.start()] + replacement + svg[opening.end() :]
-    leftover = external_urls(svg)
-    assert not leftover, f"a chart refers to {sorted(leftover)}"
-    return mark_safe(svg)  # noqa: S308 - built by pygal's XML writer, text escaped above
+from alliance.charts import FONT, STYLE, accessible
+from alliance.charts import external_urls as external_urls
 
 
 def _number(value: Decimal | float | int | None) -> float | None:
@@ -145,7 +79,7 @@ def capacity_chart(
         stroke_style={"width": 2.5, "dasharray": "2, 4", "linecap": "round"},
     )
     first, last = (points[0].day, points[-1].day) if points else (today, today)
-    return _accessible(
+    return accessible(
         chart.render(is_unicode=True),
         title,
         f"GPU-hours per day from {first:%d %b %Y} to {last:%d %b %Y}; today is "
@@ -195,7 +129,7 @@ def share_usage_chart(rows: Sequence[ShareUsage], *, title: str) -> SafeString:
         [row.usage for row in ordered],
         formatter=lambda value: f"usage {value:.1%}",
     )
-    return _accessible(
+    return accessible(
         chart.render(is_unicode=True),
         title,
         "For each member, a bar for its share S and a bar for its part U of the pool's recent "
@@ -238,7 +172,7 @@ def statement_chart(rows: Sequence[StatementBars], *, title: str) -> SafeString:
             [float(getattr(row, name)) for row in ordered],
             formatter=lambda value, label=label: f"{label} {value:,.0f}",
         )
-    return _accessible(
+    return accessible(
         chart.render(is_unicode=True),
         title,
         "For each pool, GPU-hours the member was entitled to, had reserved and used in the "

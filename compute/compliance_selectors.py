@@ -147,11 +147,34 @@ def open_findings(*, actor: Any, consortium_id: int) -> tuple[list[Finding], dic
         .alias(rank=rank)
         .order_by("rank", "-opened_at", "-pk")[:FINDINGS_SHOWN]
     )
+    return list(shown), _by_severity(unresolved)
+
+
+def findings_by_severity(*, actor: Any, consortium_id: int) -> dict[str, dict[str, int]]:
+    """How many of the consortium's findings ``actor`` sees are open, acknowledged and
+    resolved, per severity, most severe first. One query."""
+    counts: dict[tuple[str, str], int] = {
+        (severity, status): n
+        for severity, status, n in permissions.visible_findings(actor)
+        .filter(consortium_id=consortium_id)
+        .order_by()
+        .values_list("severity", "status")
+        .annotate(n=Count("pk"))
+        .values_list("severity", "status", "n")
+    }
+    return {
+        str(severity): {
+            str(status): counts.get((str(severity), str(status)), 0) for status in Finding.Status
+        }
+        for severity in Severity
+    }
+
+
+def _by_severity(unresolved: QuerySet[Finding]) -> dict[str, int]:
     counts = dict(
         unresolved.order_by()
         .values_list("severity")
         .annotate(n=Count("pk"))
         .values_list("severity", "n")
     )
-    by_severity = {str(severity): counts.get(str(severity), 0) for severity in Severity}
-    return list(shown), by_severity
+    return {str(severity): counts.get(str(severity), 0) for severity in Severity}

@@ -4,6 +4,7 @@ from django.urls import path
 
 from compute import (
     compliance_views,
+    dashboard_views,
     directory_views,
     pool_views,
     request_views,
@@ -43,6 +44,16 @@ urlpatterns = [
         "compute/consortia/<int:consortium_pk>/fair-share/",
         pool_views.consortium_fair_share,
         name="consortium-fair-share",
+    ),
+    path(
+        "compute/consortia/<int:consortium_pk>/capacity.csv",
+        dashboard_views.consortium_capacity_csv,
+        name="consortium-capacity-csv",
+    ),
+    path(
+        "compute/consortia/<int:consortium_pk>/findings-by-severity.csv",
+        dashboard_views.findings_csv,
+        name="findings-csv",
     ),
     # Requests
     path(

@@ -24,6 +24,11 @@ class ConsortiaConfig(AppConfig):
 
         panels.register("motions", "consortia/motions_panel.html", consortium_panel)
 
+        from consortia import waiting
+        from consortia.governance.waiting import motions_to_vote_on
+
+        waiting.register("motions", motions_to_vote_on)
+
         from consortia import health
 
         panels.register("health", "consortia/health_panel.html", health.consortium_panel)

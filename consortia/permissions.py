@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -131,22 +131,37 @@ def visible_consortium_ids(user: Any) -> RawSQL:
     )
 
 
-def consortium_ids_where(user: Any, action: ConsortiumAction) -> Any:
-    """Ids of the consortia where ``user`` may take ``action``, as a sub-query: by a role
-    that grants it (while their organisation is an active member) or by an explicit grant."""
-    if action == ConsortiumAction.VIEW:
-        return visible_consortium_ids(user)
-    roles = [role for role, actions in ROLE_ACTIONS.items() if action in actions]
-    by_role = (
+def _role_holder_ids(user: Any, roles: Iterable[Role]) -> Any:
+    return (
         RoleAssignment.objects.filter(
             user_id=user.pk,
-            role__in=roles,
+            role__in=list(roles),
             consortium__memberships__organisation_id=user.organisation_id,
             consortium__memberships__status=Membership.Status.ACTIVE,
         )
         .order_by()
         .values("consortium_id")
     )
+
+
+def consortium_ids_with_roles(user: Any, roles: Iterable[Role]) -> Any:
+    """Ids of the consortia where ``user`` holds one of ``roles`` while their organisation is
+    an active member (the only time roles count), as a sub-query: what ``standing`` answers
+    for one consortium, for all of them in one query."""
+    by_role = _role_holder_ids(user, roles)
+    limit = consortium_limit(user)
+    if limit is not None:
+        by_role = by_role.filter(consortium_id__in=RawSQL(*limit.sql()))  # noqa: S611
+    return by_role
+
+
+def consortium_ids_where(user: Any, action: ConsortiumAction) -> Any:
+    """Ids of the consortia where ``user`` may take ``action``, as a sub-query: by a role
+    that grants it (while their organisation is an active member) or by an explicit grant."""
+    if action == ConsortiumAction.VIEW:
+        return visible_consortium_ids(user)
+    roles = [role for role, actions in ROLE_ACTIONS.items() if action in actions]
+    by_role = _role_holder_ids(user, roles)
     granted = (
         ConsortiumUserObjectPermission.objects.filter(
             user_id=user.pk, permission__codename=action.value

@@ -126,12 +126,7 @@ def _detail_context(request: HttpRequest, consortium: Consortium, **bound: Any) 
         "is_open": consortium.status != Consortium.Status.DISSOLVED,
         "reason_form": ReasonForm(),
         "admit_form": AdmitForm(),
-        "history": audit_selectors.object_history(
-            actor=request.user,
-            consortium_id=consortium.pk,
-            object_type=consortium._meta.label_lower,
-            object_id=consortium.pk,
-        ),
+        "history": audit_selectors.recent_activity(actor=request.user, consortium_id=consortium.pk),
         "can_audit": ConsortiumAction.VIEW_AUDIT in rights,
         "panels": panels.rendered(request, consortium),
     }

@@ -77,3 +77,5 @@ def seed_compliance() -> None:
         note="Staging copy for the first federated round.",
     )
     sweeps.sweep_consortium(gulf.pk)
+    # EuroLLM's granted capacity breaks rules too: its page charts findings like Gulf Health's.
+    sweeps.sweep_consortium(Consortium.objects.get(name__startswith="EuroLLM").pk)

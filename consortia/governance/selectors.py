@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from alliance.errors import NotVisibleError
@@ -99,6 +99,80 @@ def motion_view(user: Any, motion: Motion) -> MotionView:
         can_vote_for=can_vote_for,
         can_recuse=can_recuse,
         is_open=is_open,
+    )
+
+
+@dataclass(frozen=True)
+class OpenMotion:
+    motion: Motion
+    tally: Tally | None  # None while the motion's settings hide the results
+
+    @property
+    def not_yet_voted(self) -> int | None:
+        if self.tally is None:
+            return None
+        cast = self.tally.members_for + self.tally.members_against + self.tally.members_abstain
+        return self.tally.eligible_members - cast
+
+
+def open_motions_with_tallies(user: Any, consortium_id: int, *, limit: int) -> list[OpenMotion]:
+    """The consortium's open motions, soonest closing first, each with its live tally unless
+    the motion hides its results until the close. Three queries however many motions."""
+    motions = (
+        visible_motions(user)
+        .filter(consortium_id=consortium_id, status=Motion.Status.OPEN)
+        .prefetch_related(
+            Prefetch("voters", queryset=MotionVoter.objects.select_related("organisation")),
+            Prefetch("votes", queryset=Vote.objects.filter(superseded=False), to_attr="standing"),
+        )
+        .order_by("closes_at", "pk")[:limit]
+    )
+    return [
+        OpenMotion(
+            motion,
+            None
+            if motion.results_hidden
+            else services.tally_of(motion, motion.voters.all(), motion.standing),
+        )
+        for motion in motions
+    ]
+
+
+def motions_awaiting_vote(user: Any, *, limit: int) -> list[MotionVoter]:
+    """Seats the person may vote in now and nobody has filled: their organisation's, or one
+    lent to it by a live proxy, on open motions of consortia where they sit on the steering
+    committee; soonest closing first. One query."""
+    now = timezone.now()
+    own = getattr(user, "organisation_id", None)
+    if not getattr(user, "is_authenticated", False) or own is None:
+        return []
+    lent = Proxy.objects.filter(
+        consortium_id=OuterRef("motion__consortium_id"),
+        grantor_id=OuterRef("organisation_id"),
+        grantee_id=own,
+        revoked_at__isnull=True,
+    ).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+        Q(motion__isnull=True) | Q(motion_id=OuterRef("motion_id")),
+    )
+    cast = Vote.objects.filter(
+        motion_id=OuterRef("motion_id"),
+        organisation_id=OuterRef("organisation_id"),
+        superseded=False,
+    )
+    return list(
+        MotionVoter.objects.filter(
+            motion__status=Motion.Status.OPEN,
+            motion__closes_at__gt=now,
+            motion__consortium_id__in=permissions.consortium_ids_with_roles(
+                user, services.REPRESENTATIVES
+            ),
+            recused=False,
+        )
+        .filter(Q(organisation_id=own) | Exists(lent))
+        .exclude(Exists(cast))
+        .select_related("motion__consortium", "organisation")
+        .order_by("motion__closes_at", "motion_id", "organisation__name")[:limit]
     )
 
 

@@ -5,6 +5,7 @@ motion's effect in the same transaction, so an outcome never stands without its 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -598,7 +599,24 @@ def proxy_revoke(*, actor: User, proxy: Proxy) -> Proxy:
 def current_tally(motion: Motion, *, closed: bool | None = None) -> Tally:
     """The tally as of now; a motion past its closing time counts as closed (the beat task
     finalises it)."""
-    voters = [
+    return tally_of(
+        motion,
+        motion.voters.select_related("organisation"),
+        motion.votes.filter(superseded=False),
+        closed=closed,
+    )
+
+
+def tally_of(
+    motion: Motion,
+    voters: Iterable[MotionVoter],
+    standing_votes: Iterable[Vote],
+    *,
+    closed: bool | None = None,
+) -> Tally:
+    """The tally from voters (with their organisation) and standing ballots already read,
+    so a page that shows several motions reads them all at once."""
+    counted = [
         Voter(
             organisation_id=voter.organisation_id,
             name=voter.organisation.name,
@@ -607,15 +625,15 @@ def current_tally(motion: Motion, *, closed: bool | None = None) -> Tally:
             recusal_reason=voter.recusal_reason,
             veto_right=voter.veto_right,
         )
-        for voter in motion.voters.select_related("organisation")
+        for voter in voters
     ]
     ballots = [
         Ballot(organisation_id=vote.organisation_id, choice=Choice(vote.choice), veto=vote.veto)
-        for vote in motion.votes.filter(superseded=False)
+        for vote in standing_votes
     ]
     if closed is None:
         closed = motion.status != Motion.Status.OPEN or motion.closes_at <= timezone.now()
-    return tally(rule_spec(motion), voters, ballots, closed=closed)
+    return tally(rule_spec(motion), counted, ballots, closed=closed)
 
 
 def _close(motion: Motion, *, actor: User | None) -> Motion:

@@ -198,10 +198,17 @@ def motion_settings(request: HttpRequest, pk: int) -> HttpResponseBase:
     )
 
 
+OPEN_MOTIONS_SHOWN = 5
+
+
 def consortium_panel(request: HttpRequest, consortium: Consortium) -> dict[str, Any]:
     """Open motions on the consortium page, soonest closing first."""
-    motions = selectors.visible_motions(request.user).filter(consortium=consortium, status="open")
-    return {"consortium": consortium, "open": motions.order_by("closes_at")[:5]}
+    return {
+        "consortium": consortium,
+        "open": selectors.open_motions_with_tallies(
+            request.user, consortium.pk, limit=OPEN_MOTIONS_SHOWN
+        ),
+    }
 
 
 @login_required

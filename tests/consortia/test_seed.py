@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from alliance.partners.models import PartnerClient
 from audit.models import AuditEvent
@@ -48,6 +49,15 @@ def test_demo_world(db: Any) -> None:
     assert printed is not None
     partner = PartnerClient.objects.get(application__client_id=printed.group(1))
     assert obtain(partner, printed.group(2)).status_code == 200
+    # The demo shows the steering committee's browser with data: work waiting on the chair,
+    # and every chart of the consortium page, with an agreement nearing its expiry.
+    client = Client()
+    client.force_login(User.objects.get(username="amelie"))
+    assert 'class="badge waiting-kind">Vote<' in client.get("/").content.decode()
+    eurollm = Consortium.objects.get(name__startswith="EuroLLM")
+    page = client.get(f"/consortia/{eurollm.pk}/").content.decode()
+    assert page.count("<svg") == 4
+    assert 'class="expiring"' in page
 
 
 def test_demo_agreements_show_every_register(db: Any) -> None:
