@@ -124,3 +124,18 @@ def test_the_keyboard_reaches_the_content_first_with_a_visible_focus(
     )
     assert ring[0] == "solid"
     assert ring[1] != "none"
+
+
+def test_the_navigation_marks_one_current_page(watched: Watched, world: World) -> None:
+    from tests.agreements.conftest import make_deal
+
+    deal = make_deal(world)
+    page = watched.page
+    watched.sign_in("chair")
+    for url, current in (
+        (f"/consortia/{world.consortium_a.pk}/", "Consortia"),
+        (f"/agreements/{deal.agreement.pk}/", "Agreements"),
+    ):
+        page.goto(url)
+        marked = page.locator("header.site [aria-current=page]").all_inner_texts()
+        assert marked == [current], url
