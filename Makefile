@@ -11,12 +11,13 @@ WEB_COMMAND := gunicorn alliance.wsgi:application --bind 0.0.0.0:8000 --workers 
 WORKER_COMMAND := celery -A alliance worker --loglevel=INFO --concurrency=2 --max-tasks-per-child=50
 BEAT_COMMAND := celery -A alliance beat --loglevel=INFO --schedule=/tmp/alliance-celerybeat-schedule
 
-.PHONY: help install run test lint typecheck pytest bench lock web worker beat migrate clean
+.PHONY: help install run test lint typecheck pytest bench screenshots lock web worker beat migrate clean
 
 help:
 	@echo "make run    set up .venv, migrate, seed the demo and serve http://$(HOST):$(PORT) (SQLite, no other service)"
 	@echo "make test   ruff, mypy and pytest (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set, else SQLite)"
 	@echo "make bench  throughput and latency against a floor measured in the same run (PostgreSQL, gunicorn, wrk)"
+	@echo "make screenshots  retake docs/screenshots/*.png in headless Chromium (the README shows them)"
 
 $(VENV)/.installed: requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,10 @@ pytest: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# The accessibility test visits the main pages; with this variable it also photographs them.
+screenshots: install
+	ALLIANCE_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser/test_accessibility.py -k wcag
 
 # Regenerate the lock files after changing pyproject.toml.
 lock: install

@@ -312,9 +312,23 @@ def version_step(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
 def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """The drafting editor of one version (read-only once the version leaves draft)."""
     version = selectors.version_detail(actor=request.user, pk=pk)
+    return _editor(request, version)
+
+
+def _editor(
+    request: HttpRequest,
+    version: AgreementVersion,
+    *,
+    new_clause_form: ClauseForm | None = None,
+    library_form: LibraryClauseForm | None = None,
+    clause_forms: dict[int, dict[str, Any]] | None = None,
+) -> HttpResponse:
+    """The editor page; a form that was refused comes back bound, with what was typed in it
+    (a clause body can be long), and the page answers 400."""
     agreement = version.agreement
     editable = version.is_editable and policy.can(request.user, AgreementAction.DRAFT, agreement)
     takes_terms = agreement.kind == AgreementKind.DATA_SHARING
+    refused = clause_forms or {}
 
     def editor(clause: Any) -> dict[str, Any]:
         fields = {
@@ -330,7 +344,7 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 prefix=f"terms-{clause.pk}",
                 consortium=agreement.consortium,
             )
-        return forms
+        return {**forms, **refused.get(clause.pk, {})}
 
     version_clauses = selectors.version_clauses(version)
     readable = terms.readable(version_clauses)
@@ -344,9 +358,10 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
         for item in content.numbered(version_clauses)
     ]
-    library = LibraryClauseForm(
+    library = library_form or LibraryClauseForm(
         templates=selectors.clause_library(actor=request.user, agreement=agreement)
     )
+    was_refused = bool(new_clause_form or library_form or clause_forms)
     return render(
         request,
         "agreements/version.html",
@@ -355,10 +370,15 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "agreement": agreement,
             "editable": editable,
             "clauses": clauses,
-            "new_clause_form": ClauseForm(prefix="new"),
+            "new_clause_form": new_clause_form or ClauseForm(prefix="new"),
             "library_form": library,
         },
+        status=400 if was_refused else 200,
     )
+
+
+def _refused_editor(request: HttpRequest, version_pk: int, **bound: Any) -> HttpResponse:
+    return _editor(request, selectors.version_detail(actor=request.user, pk=version_pk), **bound)
 
 
 @login_required
@@ -370,33 +390,31 @@ def clause_add(request: HttpRequest, pk: int) -> HttpResponseBase:
             request.POST,
             templates=selectors.clause_library(actor=request.user, agreement=version.agreement),
         )
-        if library.is_valid():
-            _report(
-                request,
-                lambda: services.clause_add(
-                    actor=acting_user(request),
-                    version=version,
-                    template=library.cleaned_data["template"],
-                    position=library.cleaned_data["position"],
-                ),
-                "Clause inserted from the library.",
-            )
-        else:
-            messages.error(request, "Choose a clause from the library.")
+        if not library.is_valid():
+            return _refused_editor(request, pk, library_form=library)
+        added = _report(
+            request,
+            lambda: services.clause_add(
+                actor=acting_user(request),
+                version=version,
+                template=library.cleaned_data["template"],
+                position=library.cleaned_data["position"],
+            ),
+            "Clause inserted from the library.",
+        )
+        if not added:
+            return _refused_editor(request, pk, library_form=library)
     else:
         form = ClauseForm(request.POST, prefix="new")
-        if form.is_valid():
-            _report(
-                request,
-                lambda: services.clause_add(
-                    actor=acting_user(request), version=version, **form.cleaned_data
-                ),
-                "Clause added.",
-            )
-        else:
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, str(error))
+        added = form.is_valid() and _report(
+            request,
+            lambda: services.clause_add(
+                actor=acting_user(request), version=version, **form.cleaned_data
+            ),
+            "Clause added.",
+        )
+        if not added:
+            return _refused_editor(request, pk, new_clause_form=form)
     return redirect("agreements:version", pk=pk)
 
 
@@ -407,32 +425,37 @@ def clause_change(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
     actor = acting_user(request)
     if step == "edit":
         form = ClauseForm(request.POST, prefix=f"clause-{clause.pk}")
-        if form.is_valid():
-            _report(
-                request,
-                lambda: services.clause_update(actor=actor, clause=clause, **form.cleaned_data),
-                "Clause saved.",
+        saved = form.is_valid() and _report(
+            request,
+            lambda: services.clause_update(actor=actor, clause=clause, **form.cleaned_data),
+            "Clause saved.",
+        )
+        if not saved:
+            if form.errors:
+                messages.error(request, "The clause needs a heading and a body.")
+            return _refused_editor(
+                request, clause.version_id, clause_forms={clause.pk: {"clause": form}}
             )
-        else:
-            messages.error(request, "The clause needs a heading and a body.")
     elif step == "terms":
         terms_form = TermsForm(
             request.POST,
             prefix=f"terms-{clause.pk}",
             consortium=clause.version.agreement.consortium,
         )
-        if terms_form.is_valid():
-            _report(
-                request,
-                lambda: asset_services.clause_set_terms(
-                    actor=actor, clause=clause, terms=terms_form.terms()
-                ),
-                "Usage terms saved.",
-            )
-        else:
+        saved = terms_form.is_valid() and _report(
+            request,
+            lambda: asset_services.clause_set_terms(
+                actor=actor, clause=clause, terms=terms_form.terms()
+            ),
+            "Usage terms saved.",
+        )
+        if not saved:
             for field, errors in terms_form.errors.items():
                 for error in errors:
                     messages.error(request, f"{field.replace('_', ' ')}: {error}")
+            return _refused_editor(
+                request, clause.version_id, clause_forms={clause.pk: {"terms": terms_form}}
+            )
     elif step in ("up", "down"):
         position = clause.position - 1 if step == "up" else clause.position + 1
         _report(

@@ -80,6 +80,12 @@ class MotionSettingsForm(forms.Form):
 class RecuseForm(forms.Form):
     reason = forms.CharField(max_length=500, label="Conflict of interest")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # It shares the motion page with the vote form, whose reason would otherwise have the
+        # same id: each label must point at its own field.
+        kwargs.setdefault("auto_id", "id_recuse_%s")
+        super().__init__(*args, **kwargs)
+
 
 class ProxyForm(forms.Form):
     grantee = forms.TypedChoiceField(coerce=int, label="Lend our vote to")

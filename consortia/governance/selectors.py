@@ -3,7 +3,7 @@ tallies of a motion that hides its results appear only once it has closed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -59,6 +59,9 @@ class MotionView:
     can_vote_for: list[MotionVoter]  # organisations the viewer may vote for now
     can_recuse: bool
     is_open: bool
+    # The standing ballot of each organisation the viewer may vote for: a voter always sees
+    # the vote they may still change, even while the tally is hidden.
+    standing_votes: list[Vote] = field(default_factory=list)
 
 
 def motion_view(user: Any, motion: Motion) -> MotionView:
@@ -90,6 +93,7 @@ def motion_view(user: Any, motion: Motion) -> MotionView:
         and any(voter.organisation_id == own and not voter.recused for voter in voters)
         and services.represents(user, motion.consortium_id)
     )
+    mine = {voter.organisation_id for voter in can_vote_for}
     return MotionView(
         motion=motion,
         tally=services.current_tally(motion) if visible else None,
@@ -99,6 +103,9 @@ def motion_view(user: Any, motion: Motion) -> MotionView:
         can_vote_for=can_vote_for,
         can_recuse=can_recuse,
         is_open=is_open,
+        standing_votes=[
+            vote for vote in votes if not vote.superseded and vote.organisation_id in mine
+        ],
     )
 
 

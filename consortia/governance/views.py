@@ -93,12 +93,29 @@ def _motion_context(request: HttpRequest, motion: Any, **forms: Any) -> dict[str
         "view": view,
         "motion": motion,
         "rule_label": RULE_LABELS.get(motion.rule, motion.rule),
-        "vote_form": forms.get("vote_form") or VoteForm(organisations=organisations),
+        "vote_form": forms.get("vote_form")
+        or VoteForm(organisations=organisations, initial=_standing_choice(request, view)),
         "recuse_form": forms.get("recuse_form") or RecuseForm(),
         "settings_form": forms.get("settings_form") or MotionSettingsForm(),
         "may_hide_results": view.is_open
         and not motion.results_hidden
         and services.may_update_motion(request.user, motion),
+    }
+
+
+def _standing_choice(request: HttpRequest, view: selectors.MotionView) -> dict[str, Any]:
+    """The form starts from the vote that stands (one's own organisation's first), so that
+    changing it is one click and never silently drops its reason."""
+    own = getattr(request.user, "organisation_id", None)
+    votes = sorted(view.standing_votes, key=lambda vote: vote.organisation_id != own)
+    if not votes:
+        return {}
+    vote = votes[0]
+    return {
+        "choice": vote.choice,
+        "reason": vote.reason,
+        "veto": vote.veto,
+        "for_organisation": vote.organisation_id,
     }
 
 

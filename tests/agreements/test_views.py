@@ -71,7 +71,9 @@ def _clause(deal: Deal) -> Clause:
                 "clause-1-kind": "general",
                 "clause-1-level": "0",
             },
-            {"legal_a": 302, "observer": 403, "outsider": 404, "anonymous": 302},
+            # The fields name no real clause, so legal_a passes the gate and gets the editor
+            # back with the refused form (400), as anyone whose input is refused does.
+            {"legal_a": 400, "observer": 403, "outsider": 404, "anonymous": 302},
         ),
         (
             "move clause",
@@ -207,3 +209,62 @@ def test_consortium_page_shows_agreements_and_what_expires(deal: Deal, browser_a
     assert "1 executed" in page
     assert "Expiring within 60 days" in page
     assert "Model co-development agreement" in page
+
+
+def test_a_refused_clause_comes_back_with_what_was_typed(deal: Deal, browser_as: Any) -> None:
+    client = browser_as(deal.legal_chair_org)
+    before = deal.version.clauses.count()
+    response = client.post(
+        reverse("agreements:clause-add", args=[deal.version.pk]),
+        {"new-heading": "", "new-body": "A long body the lawyer typed.", "new-kind": "general"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "A long body the lawyer typed." in page
+    assert 'aria-invalid="true"' in page
+    assert deal.version.clauses.count() == before
+
+
+def test_a_refused_clause_edit_keeps_the_text_in_its_open_editor(
+    deal: Deal, browser_as: Any
+) -> None:
+    clause = _clause(deal)
+    prefix = f"clause-{clause.pk}-"
+    response = browser_as(deal.legal_chair_org).post(
+        reverse("agreements:clause", args=[clause.pk, "edit"]),
+        {
+            prefix + "heading": "",
+            prefix + "body": "A rewrite that is not saved yet.",
+            prefix + "kind": "general",
+            prefix + "level": "0",
+        },
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "The clause needs a heading and a body." in page
+    assert "A rewrite that is not saved yet." in page
+    assert (
+        f'<details open><summary>Edit</summary>\n    <form method="post" action="{reverse("agreements:clause", args=[clause.pk, "edit"])}"'
+        in page
+    )
+    assert _clause(deal).body == "Terms used here."
+
+
+def test_a_clause_edit_the_service_refuses_answers_with_the_reason(
+    deal: Deal, browser_as: Any
+) -> None:
+    services.version_submit(actor=deal.legal_chair_org, version=deal.version)
+    clause = _clause(deal)
+    prefix = f"clause-{clause.pk}-"
+    response = browser_as(deal.legal_chair_org).post(
+        reverse("agreements:clause", args=[clause.pk, "edit"]),
+        {
+            prefix + "heading": "Definitions",
+            prefix + "body": "Rewritten after the freeze.",
+            prefix + "kind": "general",
+            prefix + "level": "0",
+        },
+    )
+    assert response.status_code == 400
+    assert "only a draft can be edited" in response.content.decode()
+    assert _clause(deal).body == "Terms used here."

@@ -86,6 +86,23 @@ def test_feed_pages_with_htmx(history: World, browser_as: Any) -> None:
     assert b"<tr>" in more.content
 
 
+def test_filtering_with_htmx_carries_the_filter_to_the_export_form(
+    history: World, browser_as: Any
+) -> None:
+    url = reverse("audit:activity", args=[history.consortium_a.pk])
+    filtered = browser_as(history.auditor).get(url + "?action=update", HTTP_HX_REQUEST="true")
+    html = filtered.content.decode()
+    assert b"<html" not in filtered.content
+    assert html.count('id="results"') == 1
+    scope = html[html.index('<div id="export-scope"') :]
+    assert scope.startswith('<div id="export-scope" class="inline" hx-swap-oob="true">')
+    assert '<input type="hidden" name="action" value="update">' in scope
+    assert "Export filtered events" in scope
+    # A reader who may not export gets no export form, in or out of band.
+    member = browser_as(history.member).get(url + "?action=update", HTTP_HX_REQUEST="true")
+    assert b"export-scope" not in member.content
+
+
 def test_history_panel_on_the_consortium_page(history: World, browser_as: Any) -> None:
     page = (
         browser_as(history.observer)

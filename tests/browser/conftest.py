@@ -35,14 +35,20 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
+# The size of the committed screenshots (docs/screenshots/): a laptop screen, small PNGs.
+VIEWPORT = {"width": 1280, "height": 800}
+
+
 class Watched:
-    """A page that records JavaScript errors and every request that leaves the app."""
+    """A page that records JavaScript errors, failed requests (4xx/5xx) and every request
+    that leaves the app; the ``watched`` fixture fails the test on any of them."""
 
     def __init__(self, browser: Any, base_url: str) -> None:
+        self.base_url = base_url
         self.errors: list[str] = []
         self.outside: list[str] = []
         self.failed: list[str] = []
-        self.context = browser.new_context(base_url=base_url)
+        self.context = browser.new_context(base_url=base_url, viewport=VIEWPORT)
         self.page = self.context.new_page()
         host = urlparse(base_url).netloc
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
@@ -73,7 +79,8 @@ class Watched:
         self.page.fill("#id_username", username)
         self.page.fill("#id_password", "password")
         self.page.click("button[type=submit]")
-        self.page.wait_for_url("**/consortia/")
+        # Wherever the sign-in lands (the next page or the home page), it is no longer the form.
+        self.page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 @pytest.fixture
@@ -82,4 +89,5 @@ def watched(chromium: Any, live_server: Any, committed_db: None) -> Iterator[Wat
     yield watcher
     watcher.context.close()
     assert watcher.errors == [], "JavaScript errors on the page"
+    assert watcher.failed == [], "requests that failed"
     assert watcher.outside == [], "the page reached outside the deployment"

@@ -173,7 +173,12 @@ def test_a_committee_member_votes_in_a_minute(watched: Watched, world: World) ->
     page.click("main button:has-text('Vote')")
     page.wait_for_selector("text=Your vote is recorded")
     assert "For 1" in page.locator("ol.steps").inner_text()
-    assert watched.failed == []
+    # Changed minds are allowed until the close: the form starts from the standing vote.
+    assert page.is_checked("input[name=choice][value=for]")
+    page.check("input[name=choice][value=abstain]")
+    page.click("main button:has-text('Change the vote')")
+    page.wait_for_selector("ul.standing-votes:has-text('Member Org votes abstain')")
+    assert "changed later" in page.locator("#ballots-heading + table").inner_text()
 
 
 def test_the_capacity_board_approves_and_the_timeline_shows_it(

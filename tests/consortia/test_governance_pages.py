@@ -138,3 +138,33 @@ def test_lending_and_revoking_a_vote_in_the_browser(
     browser_as(world.member).post(revoke)
     proxy.refresh_from_db()
     assert proxy.revoked_at is not None
+
+
+def test_a_voter_sees_the_vote_that_stands_and_changes_it_until_the_close(
+    world: World, browser_as: Any
+) -> None:
+    motion = open_motion(world)
+    services.motion_update(actor=world.chair, motion=motion, results_hidden=True)
+    client = browser_as(world.member)
+    page = reverse("consortia:motion", args=[motion.pk])
+    vote = reverse("consortia:motion-vote", args=[motion.pk])
+    assert ">Vote</button>" in client.get(page).content.decode()
+
+    cast = client.post(
+        vote,
+        {"choice": "for", "reason": "Ready to adopt", "for_organisation": world.org_member.pk},
+        follow=True,
+    )
+    shown = cast.content.decode()
+    assert "Your vote is recorded; you can change it until the close." in shown
+    assert "Member Org votes <strong>for</strong>" in shown, "seen though the tally is hidden"
+    assert "The tally stays hidden until the motion closes." in shown
+    assert 'value="for" required id="id_choice_0" checked' in shown
+    assert 'value="Ready to adopt"' in shown
+    assert ">Change the vote</button>" in shown
+
+    client.post(vote, {"choice": "abstain", "for_organisation": world.org_member.pk})
+    standing = Vote.objects.get(motion=motion, superseded=False)
+    assert standing.choice == "abstain"
+    assert "Member Org votes <strong>abstain</strong>" in client.get(page).content.decode()
+    assert browser_as(world.observer).get(page).content.decode().count("votes <strong>") == 0
