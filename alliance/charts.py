@@ -106,9 +106,9 @@ def count_bars(
     )
     ordered = list(reversed(rows))
     chart.x_labels = [label for label, _ in ordered]
-    chart.add(
-        unit,
-        [count for _, count in ordered],
-        formatter=lambda value: f"{value:,.0f} {unit}",
-    )
+    # Whole-number ticks: a count axis reading 0.1, 0.2 … suggests fractions of an agreement.
+    largest = max((count for _, count in rows), default=0)
+    step = max(1, -(-largest // 5))
+    chart.y_labels = list(range(0, largest + step, step))
+    chart.add(unit, [count for _, count in ordered], formatter=lambda value: f"{value:,.0f}")
     return accessible(chart.render(is_unicode=True), title, description)

@@ -64,8 +64,11 @@ def busy_consortium(world: World) -> list[Screen]:
     allocations.request_decide(actor=grid.board_chair_org, request=request, decision="approve")
     consortium = world.consortium_a.pk
     return [
+        Screen("home", "/", "h1:has-text('Waiting on you')"),
         Screen("consortia", "/consortia/", "h1"),
         Screen("consortium", f"/consortia/{consortium}/", "h1:has-text('Consortium A')"),
+        # The same page scrolled to its charts: agreements by status, capacity, fair share.
+        Screen("dashboard", f"/consortia/{consortium}/#agreements-heading", "#agreements-heading"),
         Screen("motion", f"/motions/{motion.pk}/", "#vote-heading"),
         Screen("agreement", f"/agreements/{deal.agreement.pk}/", "#parties-heading"),
         Screen("compute-pool", f"/compute/pools/{grid.pool.pk}/", "#timeline svg"),
