@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from alliance import env
@@ -211,6 +212,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than the slowest task, so a task acknowledged late is not redelivered while it runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+DIGEST_HOUR_UTC = env.integer("DIGEST_HOUR_UTC", 6, minimum=0)
+if DIGEST_HOUR_UTC > 23:
+    raise ImproperlyConfigured(
+        f"DIGEST_HOUR_UTC={DIGEST_HOUR_UTC} is not an hour of the day (0-23)."
+    )
 CELERY_BEAT_SCHEDULE = {
     "agreements-expiry": {
         "task": "agreements.tasks.agreements_expiry_sweep",
@@ -231,6 +237,12 @@ CELERY_BEAT_SCHEDULE = {
     "fair-share-alerts": {
         "task": "compute.tasks.fair_share_alerts",
         "schedule": timedelta(hours=24),
+    },
+    # At a fixed hour, so a digest arrives at the start of the working day, not 24 h after
+    # whenever beat last started.
+    "notifications-daily-digest": {
+        "task": "consortia.tasks.notifications_daily_digest",
+        "schedule": crontab(minute=0, hour=DIGEST_HOUR_UTC),
     },
     "health-check-daily": {
         "task": "consortia.tasks.health_check_daily",

@@ -72,6 +72,29 @@ class Notification(models.Model):
         return self.read_at is None
 
 
+class EmailCadence(models.TextChoices):
+    EACH = "each", "Each notification, as it happens"
+    DAILY = "daily", "One daily digest of what I have not read"
+    OFF = "off", "No e-mail: the inbox only"
+
+
+class NotificationSettings(models.Model):
+    """How a person wants their notifications by e-mail. Without a row: each as it happens."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="notification_settings"
+    )
+    email_cadence = models.CharField(
+        max_length=8, choices=EmailCadence.choices, default=EmailCadence.EACH
+    )
+    # Notifications up to this instant were considered by a sent digest (or predate the
+    # choice of a digest, when they had gone out one by one).
+    digest_covered_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.email_cadence}"
+
+
 def is_local_path(url: str) -> bool:
     """A path on this site ("/motions/3/"), not a URL of another host (also "//x", "/\\x")."""
     return url.startswith("/") and url_has_allowed_host_and_scheme(url, allowed_hosts=None)
@@ -150,7 +173,7 @@ def deliver(
     """
     people = _people(users)
     told = _create(people, kind=kind, title=subject, body=body, url=url, consortium=consortium)
-    addresses = sorted({address for address in people.values() if address})
+    addresses = _wanting_each_email(people)
     if addresses:
         from consortia.tasks import send_notice
 
@@ -159,6 +182,37 @@ def deliver(
         )
         transaction.on_commit(lambda: send_notice.delay(subject, text, addresses), robust=True)
     return told
+
+
+def _wanting_each_email(people: dict[int, str]) -> list[str]:
+    """The addresses of those among ``people`` who take each notification by e-mail (the
+    default); those on a daily digest or inbox-only are left out. One query, if any address."""
+    with_address = {pk: address for pk, address in people.items() if address}
+    if not with_address:
+        return []
+    elsewhere = set(
+        NotificationSettings.objects.filter(user_id__in=with_address)
+        .exclude(email_cadence=EmailCadence.EACH)
+        .values_list("user_id", flat=True)
+    )
+    return sorted({address for pk, address in with_address.items() if pk not in elsewhere})
+
+
+def email_cadence_of(user: User) -> str:
+    found = NotificationSettings.objects.filter(user_id=user.pk).first()
+    return found.email_cadence if found is not None else EmailCadence.EACH
+
+
+def email_cadence_set(user: User, cadence: str) -> None:
+    """Choose how notifications come by e-mail. A digest chosen now starts from now: what
+    came before went out one by one already."""
+    assert cadence in EmailCadence.values, f"unknown cadence {cadence!r}"
+    with transaction.atomic():
+        current, _ = NotificationSettings.objects.select_for_update().get_or_create(user=user)
+        if cadence == EmailCadence.DAILY and current.email_cadence != EmailCadence.DAILY:
+            current.digest_covered_until = timezone.now()
+        current.email_cadence = cadence
+        current.save()
 
 
 # Reads and marks of one person's own inbox ----------------------------------------------------

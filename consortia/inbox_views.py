@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -68,3 +70,38 @@ def inbox_open(request: HttpRequest, pk: int) -> HttpResponseBase:
         messages.error(request, "This notification's link does not lead to a page of Alliance.")
         return redirect("consortia:inbox")
     return redirect(notification.url)
+
+
+class EmailCadenceForm(forms.Form):
+    email_cadence = forms.ChoiceField(
+        label="Notifications by e-mail",
+        choices=inbox.EmailCadence.choices,
+        widget=forms.RadioSelect,
+        help_text="The inbox always keeps every notification; this only changes the e-mail.",
+    )
+
+
+@login_required
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    """The person chooses how notifications reach them by e-mail: each, a daily digest, or
+    none."""
+    user = acting_user(request)
+    form = EmailCadenceForm(
+        request.POST or None, initial={"email_cadence": inbox.email_cadence_of(user)}
+    )
+    if request.method == "POST" and form.is_valid():
+        cadence = form.cleaned_data["email_cadence"]
+        inbox.email_cadence_set(user, cadence)
+        messages.success(request, f"E-mail notifications: {inbox.EmailCadence(cadence).label}.")
+        return redirect("consortia:inbox")
+    return render(
+        request,
+        "consortia/form.html",
+        {
+            "form": form,
+            "title": "E-mail notifications",
+            "submit": "Save",
+            "cancel": reverse("consortia:inbox"),
+        },
+        status=400 if form.errors else 200,
+    )

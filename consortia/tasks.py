@@ -84,6 +84,14 @@ def send_notice(subject: str, body: str, recipients: list[str]) -> int:
 
 
 @shared_task(ignore_result=True)
+def notifications_daily_digest() -> int:
+    """Daily: the digest e-mail of unread notifications, for those who chose one."""
+    from consortia.digest import send_daily_digests
+
+    return send_daily_digests()
+
+
+@shared_task(ignore_result=True)
 def motions_remind_closing() -> int:
     """Hourly: a day before a motion closes, remind the organisations that have not voted."""
     from consortia.governance import services

@@ -50,6 +50,7 @@ urlpatterns = [
     path("inbox/read-all/", inbox_views.inbox_read_all, name="inbox-read-all"),
     path("inbox/<int:pk>/read/", inbox_views.inbox_read, name="inbox-read"),
     path("inbox/<int:pk>/open/", inbox_views.inbox_open, name="inbox-open"),
+    path("account/notifications/", inbox_views.notification_settings, name="notification-settings"),
     path("account/tokens/", account_views.token_list, name="tokens"),
     path("account/tokens/<str:token_key>/revoke/", account_views.token_revoke, name="token-revoke"),
     path("consortia/<int:pk>/risks/", planning_views.risk_list, name="risks"),
