@@ -10,11 +10,16 @@ hatching, and every page shows the same numbers as a table and as CSV.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 import re
-import uuid
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
+from typing import ParamSpec
 
 import pygal  # type: ignore[import-untyped]
+from django.core.cache import cache
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from pygal.style import Style  # type: ignore[import-untyped]
@@ -71,7 +76,8 @@ def external_urls(svg: str) -> set[str]:
 def accessible(svg: str, title: str, description: str) -> SafeString:
     """pygal's SVG without its comments and script, labelled for assistive technology."""
     svg = _SCRIPT.sub("", _COMMENT.sub("", svg))
-    label_id = f"chart-title-{uuid.uuid4().hex[:12]}"
+    # Named by its content: the same chart (cached, below) keeps the same id.
+    label_id = f"chart-title-{hashlib.sha256((title + svg).encode()).hexdigest()[:12]}"
     opening = _SVG_OPEN.search(svg)
     assert opening is not None, "pygal renders an <svg> element"
     attributes = opening.group(1)
@@ -85,6 +91,37 @@ def accessible(svg: str, title: str, description: str) -> SafeString:
     return mark_safe(svg)  # noqa: S308 - built by pygal's XML writer, text escaped above
 
 
+Arguments = ParamSpec("Arguments")
+CHART_CACHE_SECONDS = 3600
+
+
+def cached_chart(render: Callable[Arguments, SafeString]) -> Callable[Arguments, SafeString]:
+    """Keep a rendered chart in the cache, keyed by what it draws. pygal spends about ten
+    milliseconds on a chart, and a dashboard draws several on every view although their
+    numbers rarely change between views. A chart is a pure function of its arguments
+    (frozen dataclasses, numbers, dates and strings, whose repr is their value), so equal
+    arguments give the same picture and nothing needs invalidating."""
+
+    # The code that draws is part of the key, so a deployment that changes how charts look
+    # does not serve the old pictures from a shared cache.
+    drawing_code = hashlib.sha256(
+        (inspect.getsource(sys.modules[__name__]) + inspect.getsource(render)).encode()
+    ).hexdigest()
+
+    @functools.wraps(render)
+    def cached(*args: Arguments.args, **kwargs: Arguments.kwargs) -> SafeString:
+        drawn = repr((drawing_code, render.__qualname__, args, sorted(kwargs.items())))
+        key = "chart:" + hashlib.sha256(drawn.encode()).hexdigest()
+        svg: str | None = cache.get(key)
+        if svg is None:
+            svg = str(render(*args, **kwargs))
+            cache.set(key, svg, CHART_CACHE_SECONDS)
+        return mark_safe(svg)  # noqa: S308 - stored as rendered by accessible() above
+
+    return cached
+
+
+@cached_chart
 def count_bars(
     rows: Sequence[tuple[str, int]], *, title: str, description: str, unit: str
 ) -> SafeString:

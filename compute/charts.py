@@ -19,7 +19,7 @@ import pygal  # type: ignore[import-untyped]
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from alliance.charts import FONT, STYLE, accessible
+from alliance.charts import FONT, STYLE, accessible, cached_chart
 from alliance.charts import external_urls as external_urls
 
 
@@ -37,6 +37,7 @@ class DailyCapacity:
     used: Decimal | None  # None for days still to come
 
 
+@cached_chart
 def capacity_chart(
     points: Sequence[DailyCapacity], *, title: str, today: datetime.date
 ) -> SafeString:
@@ -98,6 +99,7 @@ class ShareUsage:
     usage: float
 
 
+@cached_chart
 def share_usage_chart(rows: Sequence[ShareUsage], *, title: str) -> SafeString:
     """Two bars per member, share then usage, each labelled with its value."""
     chart = pygal.HorizontalBar(
@@ -148,6 +150,7 @@ class StatementBars:
     reserved: Decimal
 
 
+@cached_chart
 def statement_chart(rows: Sequence[StatementBars], *, title: str) -> SafeString:
     """Entitlement, reserved and used GPU-hours per pool, as labelled bars."""
     chart = pygal.HorizontalBar(

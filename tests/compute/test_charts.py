@@ -181,3 +181,26 @@ def test_a_url_in_a_members_name_is_text_not_a_fetch() -> None:
         "https://evil.example/x"
     }
     assert external_urls('<rect fill="url(#hatch-paris)"/>') == set()
+
+
+def test_a_chart_is_drawn_once_for_the_same_numbers(monkeypatch: Any) -> None:
+    import alliance.charts
+
+    drawn: list[object] = []
+    real = alliance.charts.pygal.HorizontalBar
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        drawn.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(alliance.charts.pygal, "HorizontalBar", counting)
+    rows = [("Executed", 3), ("Draft", 1)]
+    first = alliance.charts.count_bars(rows, title="By status", description="d", unit="agreements")
+    again = alliance.charts.count_bars(rows, title="By status", description="d", unit="agreements")
+    assert again == first
+    assert len(drawn) == 1
+    changed = alliance.charts.count_bars(
+        [("Executed", 4), ("Draft", 1)], title="By status", description="d", unit="agreements"
+    )
+    assert len(drawn) == 2
+    assert changed != first
