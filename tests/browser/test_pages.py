@@ -22,6 +22,7 @@ pytestmark = [
 def test_chair_invites_an_organisation_with_htmx(watched: Watched, world: World) -> None:
     page = watched.page
     watched.sign_in("chair")
+    page.goto("/consortia/")
     page.click("text=Consortium A")
     page.wait_for_selector("h1:has-text('Consortium A')")
     assert page.is_visible("text=IP disputes and slow decision-making.")
