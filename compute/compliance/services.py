@@ -23,7 +23,7 @@ from audit.services import audit_record
 from compute import permissions
 from compute.compliance import decide as decide_module
 from compute.compliance import facts as facts_module
-from compute.compliance import sources
+from compute.compliance import rules_cache, sources
 from compute.compliance.facts import JobSpec
 from compute.compliance.models import Decision, Job, Movement
 from compute.compliance.reasons import Decision as Verdict
@@ -74,9 +74,12 @@ def _ids(value: Any) -> list[Any]:
     return [getattr(item, "pk", item) for item in items]
 
 
-def _clean(consortium: Consortium, spec: Mapping[str, Any]) -> dict[str, Any]:
+def _clean(
+    consortium: Consortium, spec: Mapping[str, Any], *, sites_for_facts: bool = True
+) -> dict[str, Any]:
     """The job's fields, checked against the consortium; a ValidationError names every bad
-    field."""
+    field. ``sites_for_facts``: load the sites with what a fact source needs of them (their
+    provider and administration), so it can be primed with them."""
     errors: dict[str, list[str]] = {}
 
     def error(field: str, message: str) -> None:
@@ -103,12 +106,10 @@ def _clean(consortium: Consortium, spec: Mapping[str, Any]) -> dict[str, Any]:
         ),
     }
     wanted = {i for i in [*site_ids, *named_sites.values()] if isinstance(i, int)}
-    sites = {
-        site.pk: site
-        for site in Site.objects.filter(pk__in=wanted)
-        .select_related("provider")
-        .prefetch_related("administered_from")
-    }
+    found_sites = Site.objects.filter(pk__in=wanted)
+    if sites_for_facts:
+        found_sites = found_sites.select_related("provider").prefetch_related("administered_from")
+    sites = {site.pk: site for site in found_sites}
     if not site_ids:
         error("sites", "Name at least one site.")
     if missing := [str(i) for i in site_ids if i not in sites]:
@@ -242,7 +243,8 @@ def _spec_of(
         if spec_or_job.consortium_id != consortium.pk:
             raise ValidationError({"job": "Not a job of this consortium."})
         return spec_or_job
-    cleaned = _clean(consortium, spec_or_job)
+    prime_sites = source is not None and not source.has_every_site
+    cleaned = _clean(consortium, spec_or_job, sites_for_facts=prime_sites)
     if source is not None:
         named = [cleaned["output_site"], cleaned["aggregation_site"]]
         source.prime(
@@ -278,9 +280,10 @@ def decide_and_record(
     explain: bool = False,
 ) -> Decision:
     """Evaluate a job (or a what-if spec) at ``at`` (now by default), store the decision with
-    the facts it saw and the digest of its rules, and audit it. Decisions are never updated."""
+    the facts it saw and the digest of its rules, and audit it. Decisions are never updated.
+    The rules come from the cache of their current generation (``rules_cache``)."""
     _require_job_rights(actor, consortium)
-    source = FactSource(consortium.pk)
+    source = rules_cache.fact_source(consortium.pk)
     spec = _spec_of(actor, consortium, spec_or_job, source)
     at = at or timezone.now()
     facts = source.facts(spec, at)
