@@ -69,9 +69,12 @@ def _require_job_rights(actor: User, consortium: Consortium) -> None:
         )
 
 
+def _items(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, Iterable) and not isinstance(value, str | bytes) else []
+
+
 def _ids(value: Any) -> list[Any]:
-    items = value if isinstance(value, Iterable) and not isinstance(value, str | bytes) else []
-    return [getattr(item, "pk", item) for item in items]
+    return [getattr(item, "pk", item) for item in _items(value)]
 
 
 def _clean(
@@ -89,7 +92,10 @@ def _clean(
         error("spec", f"Unknown fields: {', '.join(unknown)}.")
 
     dataset_ids = _ids(spec.get("datasets"))
-    datasets = list(Dataset.objects.filter(pk__in=[i for i in dataset_ids if isinstance(i, int)]))
+    # The API hands over the data sets it already read (those the caller sees): not read twice.
+    given = {item.pk: item for item in _items(spec.get("datasets")) if isinstance(item, Dataset)}
+    to_read = [i for i in dataset_ids if isinstance(i, int) and i not in given]
+    datasets = [*given.values(), *(Dataset.objects.filter(pk__in=to_read) if to_read else [])]
     if not dataset_ids:
         error("datasets", "Name at least one dataset.")
     found = {dataset.pk: dataset for dataset in datasets}
