@@ -43,7 +43,7 @@ from compute.compliance.facts import (
 )
 from compute.compliance.models import TransferBasis
 from compute.models import Approval, Certification, Exposure, Site
-from consortia.models import JurisdictionMembership
+from consortia.models import Jurisdiction, JurisdictionMembership
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,8 @@ class _ApprovedOn:
 class RuleBook:
     """Every row of rules a consortium's decisions read, as one source loaded them: all the
     directory's sites (with their certificates and exposures by provider), the data-usage
-    clauses naming each data set, the consortium's approvals, bloc memberships and transfer
-    bases. Rows, not conclusions: what is in force is still worked out for each day."""
+    clauses naming each data set, the consortium's approvals, bloc memberships, transfer
+    bases and the codes of every jurisdiction. Rows, not conclusions: what is in force is still worked out for each day."""
 
     sites: dict[int, _Site | None]
     certificates: dict[int, tuple[CertificateFacts, ...]]
@@ -118,6 +118,7 @@ class RuleBook:
     approvals: tuple[_Approval, ...]
     memberships: dict[str, tuple[_Membership, ...]]
     transfer_bases: tuple[TransferBasisFacts, ...]
+    jurisdictions: frozenset[str]
 
 
 WHOLE_CLAUSE_SCAN = 200
@@ -151,6 +152,7 @@ class FactSource:
         self._bases: tuple[TransferBasisFacts, ...] | None = None
         self._every_site = False
         self._every_clause = False
+        self._book = rules
         if rules is not None:
             # Copies: a source adds what it loads to its own dictionaries, and the book is
             # shared with other requests.
@@ -164,8 +166,9 @@ class FactSource:
             self._every_site = self._every_clause = True
 
     @property
-    def has_every_site(self) -> bool:
-        return self._every_site
+    def rules(self) -> RuleBook | None:
+        """The book this source started from, if any."""
+        return self._book
 
     def rule_book(self) -> RuleBook:
         """Load every row of rules (all sites, the consortium's every data-usage clause,
@@ -185,6 +188,7 @@ class FactSource:
             approvals=self._approval_rows,
             memberships=dict(self._memberships),
             transfer_bases=self._bases,
+            jurisdictions=frozenset(Jurisdiction.objects.values_list("pk", flat=True)),
         )
 
     # -- loading -------------------------------------------------------------------------
@@ -208,14 +212,11 @@ class FactSource:
         self._load_law()
         self._load_approvals()
 
-    def prime(self, *, datasets: Iterable[Dataset] = (), sites: Iterable[Site] = ()) -> None:
-        """Keep rows the caller already loaded (validating a request loads the data sets and
-        sites it names), so they are not read twice. Sites must come with their provider and
-        administration jurisdictions loaded."""
+    def prime(self, *, datasets: Iterable[Dataset] = ()) -> None:
+        """Keep rows the caller already loaded (validating a request loads the data sets it
+        names), so they are not read twice."""
         for dataset in datasets:
             self._remember_dataset(dataset)
-        if not self._every_site:
-            self._remember_sites(list(sites))
 
     def _remember_dataset(self, dataset: Dataset) -> None:
         self._datasets[dataset.pk] = DatasetFacts(

@@ -31,13 +31,16 @@ from tests.conftest import requires_postgres
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
 ALLOWED = "allow_with_obligations"
-# Tables of rules: a decision served from the cache reads none of them.
+# Tables of rules: a decision served from the cache reads none of them, not even to check
+# that the sites and the jurisdiction a request names exist.
 RULE_TABLES = (
-    "agreements_clause",
-    "compute_approval",
-    "compute_certification",
-    "compute_transferbasis",
-    "consortia_jurisdictionmembership",
+    '"agreements_clause"',
+    '"compute_approval"',
+    '"compute_certification"',
+    '"compute_site"',
+    '"compute_transferbasis"',
+    '"consortia_jurisdiction"',
+    '"consortia_jurisdictionmembership"',
 )
 
 
