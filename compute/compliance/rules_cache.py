@@ -12,11 +12,15 @@ jobs are not in the book: each decision reads its own.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
+from pathlib import Path
 
 from django.core.cache import cache
 
+from agreements import content
+from compute.compliance import facts, sources
 from compute.compliance.generation import rules_generation
 from compute.compliance.sources import FactSource, RuleBook
 
@@ -30,8 +34,21 @@ _books: OrderedDict[int, tuple[str, RuleBook]] = OrderedDict()
 _lock = threading.Lock()
 
 
+def _code_fingerprint() -> str:
+    """The code that builds a book and shapes its rows: a shared cache outlives a deploy, and
+    a book another version built (other fields, other loading) is not this version's book,
+    even for the same generation of the rules."""
+    digest = hashlib.sha256()
+    for module in (sources, facts, content):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+_CODE = _code_fingerprint()
+
+
 def _shared_key(consortium_id: int, generation: str) -> str:
-    return f"compliance:rules:{consortium_id}:{generation}"
+    return f"compliance:rules:{_CODE}:{consortium_id}:{generation}"
 
 
 def _remember(consortium_id: int, generation: str, book: RuleBook) -> None:
