@@ -576,6 +576,10 @@ def compliance_report(runs: dict[str, list[Run]], measured: dict[str, Any], load
     )
     for query in one["slowest"]:
         log(f"    {query['ms']:7.2f} ms  {query['sql']}")
+    log(
+        f"  the first decision after a change to the rules (read afresh, then cached):"
+        f" {one['cold_ms']:.1f} ms, {one['cold_queries']} SQL queries"
+    )
     sweep = measured["sweep"]
     log(f"  floor: reading the live jobs with their data set and site ids {sweep['floor_s']:.1f} s")
     for run in sweep["runs"]:

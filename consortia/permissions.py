@@ -231,9 +231,16 @@ class Standing:
         return self.membership_status == Membership.Status.ACTIVE
 
 
+_MEMBERSHIP, _ROLE, _GRANTED = "membership", "role", "granted"
+
+
+def _tag(kind: str) -> models.Value:
+    return models.Value(kind, output_field=models.CharField())
+
+
 def standing(user: Any, consortium_id: int) -> Standing:
-    """The user's standing in a consortium, cached on the user for the request (three small
-    queries the first time). Other apps' policies build on it."""
+    """The user's standing in a consortium, cached on the user for the request (one query the
+    first time). Other apps' policies build on it."""
     cache: dict[int, Standing] = user.__dict__.setdefault(_STANDING_CACHE, {})
     if consortium_id in cache:
         return cache[consortium_id]
@@ -241,35 +248,47 @@ def standing(user: Any, consortium_id: int) -> Standing:
     if limit is not None and consortium_id not in limit:
         cache[consortium_id] = Standing(None, frozenset(), frozenset())
         return cache[consortium_id]
-    membership_status = (
+    # One round trip for the three things a standing is made of, each row tagged with what it
+    # is: every permission check of every request starts here. No ordering: the models'
+    # default one (by consortium and organisation name) would join both tables in.
+    membership = (
         Membership.objects.filter(consortium_id=consortium_id, organisation_id=user.organisation_id)
-        .values_list("status", flat=True)
-        .first()
+        .order_by()
+        .annotate(kind=_tag(_MEMBERSHIP))
+        .values_list("kind", "status")
     )
-    roles: frozenset[Role] = frozenset()
-    if membership_status == Membership.Status.ACTIVE:
-        roles = frozenset(
-            Role(role)
-            for role in RoleAssignment.objects.filter(
-                consortium_id=consortium_id, user_id=user.pk
-            ).values_list("role", flat=True)
-        )
-    granted = (
+    roles = (
+        RoleAssignment.objects.filter(consortium_id=consortium_id, user_id=user.pk)
+        .order_by()
+        .annotate(kind=_tag(_ROLE))
+        .values_list("kind", "role")
+    )
+    user_permissions = (
         ConsortiumUserObjectPermission.objects.filter(
             user_id=user.pk, content_object_id=consortium_id
         )
         .order_by()
-        .values_list("permission__codename")
-        .union(
-            ConsortiumGroupObjectPermission.objects.filter(
-                group__user=user.pk, content_object_id=consortium_id
-            )
-            .order_by()
-            .values_list("permission__codename")
-        )
+        .annotate(kind=_tag(_GRANTED))
+        .values_list("kind", "permission__codename")
     )
+    group_permissions = (
+        ConsortiumGroupObjectPermission.objects.filter(
+            group__user=user.pk, content_object_id=consortium_id
+        )
+        .order_by()
+        .annotate(kind=_tag(_GRANTED))
+        .values_list("kind", "permission__codename")
+    )
+    found: dict[str, set[str]] = {_MEMBERSHIP: set(), _ROLE: set(), _GRANTED: set()}
+    for kind, value in membership.union(roles, user_permissions, group_permissions, all=True):
+        found[kind].add(value)
+    # One membership per organisation and consortium (a unique constraint).
+    membership_status = next(iter(found[_MEMBERSHIP]), None)
+    active = membership_status == Membership.Status.ACTIVE
     cache[consortium_id] = Standing(
-        membership_status, roles, frozenset(codename for (codename,) in granted)
+        membership_status,
+        frozenset(Role(role) for role in found[_ROLE]) if active else frozenset(),
+        frozenset(found[_GRANTED]),
     )
     return cache[consortium_id]
 

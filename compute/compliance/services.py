@@ -23,11 +23,11 @@ from audit.services import audit_record
 from compute import permissions
 from compute.compliance import decide as decide_module
 from compute.compliance import facts as facts_module
-from compute.compliance import sources
+from compute.compliance import rules_cache, sources
 from compute.compliance.facts import JobSpec
 from compute.compliance.models import Decision, Job, Movement
 from compute.compliance.reasons import Decision as Verdict
-from compute.compliance.sources import FactSource
+from compute.compliance.sources import FactSource, RuleBook
 from compute.models import Site
 from consortia.models import Consortium, Jurisdiction, Membership, User
 
@@ -69,14 +69,32 @@ def _require_job_rights(actor: User, consortium: Consortium) -> None:
         )
 
 
+def _items(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, Iterable) and not isinstance(value, str | bytes) else []
+
+
 def _ids(value: Any) -> list[Any]:
-    items = value if isinstance(value, Iterable) and not isinstance(value, str | bytes) else []
-    return [getattr(item, "pk", item) for item in items]
+    return [getattr(item, "pk", item) for item in _items(value)]
 
 
-def _clean(consortium: Consortium, spec: Mapping[str, Any]) -> dict[str, Any]:
+def _existing_sites(ids: set[int], rules: RuleBook | None) -> set[int]:
+    if rules is not None:
+        return {pk for pk in ids if rules.sites.get(pk) is not None}
+    return set(Site.objects.filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def _jurisdiction_exists(code: str, rules: RuleBook | None) -> bool:
+    if rules is not None:
+        return code in rules.jurisdictions
+    return Jurisdiction.objects.filter(pk=code).exists()
+
+
+def _clean(
+    consortium: Consortium, spec: Mapping[str, Any], rules: RuleBook | None = None
+) -> dict[str, Any]:
     """The job's fields, checked against the consortium; a ValidationError names every bad
-    field."""
+    field. Sites and jurisdictions are looked up in ``rules`` when a decision has them, since
+    the book of rules holds every one of them."""
     errors: dict[str, list[str]] = {}
 
     def error(field: str, message: str) -> None:
@@ -86,7 +104,10 @@ def _clean(consortium: Consortium, spec: Mapping[str, Any]) -> dict[str, Any]:
         error("spec", f"Unknown fields: {', '.join(unknown)}.")
 
     dataset_ids = _ids(spec.get("datasets"))
-    datasets = list(Dataset.objects.filter(pk__in=[i for i in dataset_ids if isinstance(i, int)]))
+    # The API hands over the data sets it already read (those the caller sees): not read twice.
+    given = {item.pk: item for item in _items(spec.get("datasets")) if isinstance(item, Dataset)}
+    to_read = [i for i in dataset_ids if isinstance(i, int) and i not in given]
+    datasets = [*given.values(), *(Dataset.objects.filter(pk__in=to_read) if to_read else [])]
     if not dataset_ids:
         error("datasets", "Name at least one dataset.")
     found = {dataset.pk: dataset for dataset in datasets}
@@ -103,12 +124,7 @@ def _clean(consortium: Consortium, spec: Mapping[str, Any]) -> dict[str, Any]:
         ),
     }
     wanted = {i for i in [*site_ids, *named_sites.values()] if isinstance(i, int)}
-    sites = {
-        site.pk: site
-        for site in Site.objects.filter(pk__in=wanted)
-        .select_related("provider")
-        .prefetch_related("administered_from")
-    }
+    sites = _existing_sites(wanted, rules)
     if not site_ids:
         error("sites", "Name at least one site.")
     if missing := [str(i) for i in site_ids if i not in sites]:
@@ -136,7 +152,7 @@ def _clean(consortium: Consortium, spec: Mapping[str, Any]) -> dict[str, Any]:
     output_code = getattr(output, "pk", output)
     if output_code is not None:
         output_code = str(output_code).upper()
-        if not Jurisdiction.objects.filter(pk=output_code).exists():
+        if not _jurisdiction_exists(output_code, rules):
             error("output_jurisdiction", f"Unknown jurisdiction: {output_code}.")
     if output_code is None and named_sites["output_site"] is None:
         error("output_jurisdiction", "Say where the outputs go: a jurisdiction or a site.")
@@ -164,18 +180,14 @@ def _clean(consortium: Consortium, spec: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "name": str(spec.get("name", "")).strip(),
         "datasets": [found[i] for i in dataset_ids],
-        "sites": [sites[i] for i in site_ids],
+        "site_ids": site_ids,
         "model": model,
         "purpose": purpose,
         "action": action,
         "movement": movement,
         "output_jurisdiction_id": output_code,
-        "output_site": sites.get(named_sites["output_site"])
-        if named_sites["output_site"]
-        else None,
-        "aggregation_site": sites.get(named_sites["aggregation_site"])
-        if named_sites["aggregation_site"]
-        else None,
+        "output_site_id": named_sites["output_site"] or None,
+        "aggregation_site_id": named_sites["aggregation_site"] or None,
         "starts_at": starts_at,
         "ends_at": ends_at,
         "secure_aggregation": bool(spec.get("secure_aggregation", False)),
@@ -202,7 +214,7 @@ def job_propose(*, actor: User, consortium: Consortium, **spec: Any) -> Job:
     capacity or report usage may propose."""
     _require_job_rights(actor, consortium)
     cleaned = _clean(consortium, spec)
-    datasets, sites = cleaned.pop("datasets"), cleaned.pop("sites")
+    datasets, site_ids = cleaned.pop("datasets"), cleaned.pop("site_ids")
     job = Job(
         consortium=consortium,
         organisation_id=_organisation_id(actor, consortium),
@@ -212,7 +224,7 @@ def job_propose(*, actor: User, consortium: Consortium, **spec: Any) -> Job:
     job.full_clean()
     job.save()
     job.datasets.set(datasets)
-    job.sites.set(sites)
+    job.sites.set(site_ids)
     audit_record(
         action=Action.CREATE,
         actor=actor,
@@ -220,7 +232,7 @@ def job_propose(*, actor: User, consortium: Consortium, **spec: Any) -> Job:
         target=job,
         changes={
             "datasets": {"before": None, "after": sorted(d.pk for d in datasets)},
-            "sites": {"before": None, "after": sorted(s.pk for s in sites)},
+            "sites": {"before": None, "after": sorted(site_ids)},
             "purpose": {"before": None, "after": job.purpose},
             "action": {"before": None, "after": job.action},
             "movement": {"before": None, "after": job.movement},
@@ -242,18 +254,14 @@ def _spec_of(
         if spec_or_job.consortium_id != consortium.pk:
             raise ValidationError({"job": "Not a job of this consortium."})
         return spec_or_job
-    cleaned = _clean(consortium, spec_or_job)
+    cleaned = _clean(consortium, spec_or_job, source.rules if source is not None else None)
     if source is not None:
-        named = [cleaned["output_site"], cleaned["aggregation_site"]]
-        source.prime(
-            datasets=cleaned["datasets"],
-            sites=[*cleaned["sites"], *filter(None, named)],
-        )
+        source.prime(datasets=cleaned["datasets"])
     return JobSpec(
         consortium_id=consortium.pk,
         organisation_id=actor.organisation_id,
         dataset_ids=tuple(sorted(d.pk for d in cleaned["datasets"])),
-        site_ids=tuple(sorted(s.pk for s in cleaned["sites"])),
+        site_ids=tuple(sorted(cleaned["site_ids"])),
         purpose=cleaned["purpose"],
         action=cleaned["action"],
         movement=cleaned["movement"],
@@ -261,8 +269,8 @@ def _spec_of(
         ends_at=cleaned["ends_at"],
         model_id=cleaned["model"].pk if cleaned["model"] else None,
         output_jurisdiction=cleaned["output_jurisdiction_id"],
-        output_site_id=cleaned["output_site"].pk if cleaned["output_site"] else None,
-        aggregation_site_id=cleaned["aggregation_site"].pk if cleaned["aggregation_site"] else None,
+        output_site_id=cleaned["output_site_id"],
+        aggregation_site_id=cleaned["aggregation_site_id"],
         secure_aggregation=cleaned["secure_aggregation"],
         dp_epsilon=cleaned["dp_epsilon"],
     )
@@ -278,9 +286,10 @@ def decide_and_record(
     explain: bool = False,
 ) -> Decision:
     """Evaluate a job (or a what-if spec) at ``at`` (now by default), store the decision with
-    the facts it saw and the digest of its rules, and audit it. Decisions are never updated."""
+    the facts it saw and the digest of its rules, and audit it. Decisions are never updated.
+    The rules come from the cache of their current generation (``rules_cache``)."""
     _require_job_rights(actor, consortium)
-    source = FactSource(consortium.pk)
+    source = rules_cache.fact_source(consortium.pk)
     spec = _spec_of(actor, consortium, spec_or_job, source)
     at = at or timezone.now()
     facts = source.facts(spec, at)

@@ -7,6 +7,10 @@ costs one query. A sweep first ``preload``s what a batch of jobs names, so that 
 facts of each job of the batch costs no query at all: a sweep's time no longer grows with a
 per-job round trip to the database.
 
+The rules among those rows (all but data sets and models) can also come whole from a
+``RuleBook``, which ``rule_book`` loads and ``compute.compliance.rules_cache`` keeps between
+requests for as long as the database says the rules have not changed.
+
 The source holds rows, not conclusions: what is in force on a day (approvals, bloc
 memberships, transfer bases, exposures assessed by then) is worked out per day from them.
 """
@@ -38,9 +42,8 @@ from compute.compliance.facts import (
     terms_hash,
 )
 from compute.compliance.models import TransferBasis
-from compute.directory import approvals_in_force, usable_sites
-from compute.models import Certification, Exposure, Site
-from consortia.models import JurisdictionMembership
+from compute.models import Approval, Certification, Exposure, Site
+from consortia.models import Jurisdiction, JurisdictionMembership
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,62 @@ class _Membership:
     left_on: datetime.date | None
 
 
+@dataclass(frozen=True)
+class _Approval:
+    """One of the consortium's approvals of a provider or of a single site (with that site's
+    provider, whose approval it narrows)."""
+
+    id: int
+    provider_id: int | None
+    site_id: int | None
+    site_provider_id: int | None
+    valid_from: datetime.date
+    valid_until: datetime.date | None
+    revoked: bool
+
+    def in_force(self, on: datetime.date) -> bool:
+        # compute.directory.approvals_in_force, row by row.
+        return (
+            not self.revoked
+            and self.valid_from <= on
+            and (self.valid_until is None or self.valid_until > on)
+        )
+
+
+@dataclass(frozen=True)
+class _ApprovedOn:
+    """What the consortium's approvals in force on one day allow."""
+
+    approval_ids: tuple[int, ...]
+    providers: frozenset[int]
+    sites: frozenset[int]
+    narrowed_providers: frozenset[int]
+
+    def usable(self, site: _Site) -> bool:
+        """compute.directory.usable_sites for one site: its provider is approved, and either
+        the site is approved on its own or no site of its provider is."""
+        return site.provider_id in self.providers and (
+            site.id in self.sites or site.provider_id not in self.narrowed_providers
+        )
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """Every row of rules a consortium's decisions read, as one source loaded them: all the
+    directory's sites (with their certificates and exposures by provider), the data-usage
+    clauses naming each data set, the consortium's approvals, bloc memberships, transfer
+    bases and the codes of every jurisdiction. Rows, not conclusions: what is in force is still worked out for each day."""
+
+    sites: dict[int, _Site | None]
+    certificates: dict[int, tuple[CertificateFacts, ...]]
+    exposures: dict[int, tuple[ExposureFacts, ...]]
+    clauses: dict[int, tuple[ClauseFacts, ...]]
+    approvals: tuple[_Approval, ...]
+    memberships: dict[str, tuple[_Membership, ...]]
+    transfer_bases: tuple[TransferBasisFacts, ...]
+    jurisdictions: frozenset[str]
+
+
 WHOLE_CLAUSE_SCAN = 200
 
 
@@ -79,7 +138,7 @@ class FactSource:
     """The rows behind the facts of one consortium's jobs. Not shared between requests or
     sweeps: a source is as fresh as the moment it loaded each kind of row."""
 
-    def __init__(self, consortium_id: int) -> None:
+    def __init__(self, consortium_id: int, rules: RuleBook | None = None) -> None:
         self.consortium_id = consortium_id
         self._datasets: dict[int, DatasetFacts | None] = {}
         self._sites: dict[int, _Site | None] = {}
@@ -87,13 +146,50 @@ class FactSource:
         self._exposures: dict[int, tuple[ExposureFacts, ...]] = {}
         self._models: dict[int, ModelFacts | None] = {}
         self._clauses: dict[int, tuple[ClauseFacts, ...]] = {}
-        self._usable: dict[datetime.date, frozenset[int]] = {}
-        self._usable_asked: dict[datetime.date, set[int]] = {}
-        self._approvals: dict[datetime.date, tuple[int, ...]] = {}
+        self._approval_rows: tuple[_Approval, ...] | None = None
+        self._approved: dict[datetime.date, _ApprovedOn] = {}
         self._memberships: dict[str, tuple[_Membership, ...]] | None = None
         self._bases: tuple[TransferBasisFacts, ...] | None = None
-        self._every_usable_site = False
+        self._every_site = False
         self._every_clause = False
+        self._book = rules
+        if rules is not None:
+            # Copies: a source adds what it loads to its own dictionaries, and the book is
+            # shared with other requests.
+            self._sites = dict(rules.sites)
+            self._certificates = dict(rules.certificates)
+            self._exposures = dict(rules.exposures)
+            self._clauses = dict(rules.clauses)
+            self._approval_rows = rules.approvals
+            self._memberships = dict(rules.memberships)
+            self._bases = rules.transfer_bases
+            self._every_site = self._every_clause = True
+
+    @property
+    def rules(self) -> RuleBook | None:
+        """The book this source started from, if any."""
+        return self._book
+
+    def rule_book(self) -> RuleBook:
+        """Load every row of rules (all sites, the consortium's every data-usage clause,
+        approvals and law) and hand them over as a book for other sources to start from."""
+        self._load_every_site()
+        self._load_clauses(set(), everything=True)
+        self._load_law()
+        self._load_approvals()
+        assert self._approval_rows is not None
+        assert self._memberships is not None
+        assert self._bases is not None
+        return RuleBook(
+            sites=dict(self._sites),
+            certificates=dict(self._certificates),
+            exposures=dict(self._exposures),
+            clauses=dict(self._clauses),
+            approvals=self._approval_rows,
+            memberships=dict(self._memberships),
+            transfer_bases=self._bases,
+            jurisdictions=frozenset(Jurisdiction.objects.values_list("pk", flat=True)),
+        )
 
     # -- loading -------------------------------------------------------------------------
 
@@ -101,7 +197,6 @@ class FactSource:
         """Load, one query per kind, everything ``specs`` name, so that ``facts`` for each of
         them needs no query. Days are loaded as they come (a sweep sees few distinct days)."""
         specs = list(specs)
-        self._every_usable_site = True
         for model_id in sorted({spec.model_id for spec in specs if spec.model_id is not None}):
             self._model(model_id)
         inherited = {
@@ -115,14 +210,13 @@ class FactSource:
         self._load_clauses(dataset_ids)
         self._load_sites({pk for spec in specs for pk in _site_ids(spec)})
         self._load_law()
+        self._load_approvals()
 
-    def prime(self, *, datasets: Iterable[Dataset] = (), sites: Iterable[Site] = ()) -> None:
-        """Keep rows the caller already loaded (validating a request loads the data sets and
-        sites it names), so they are not read twice. Sites must come with their provider and
-        administration jurisdictions loaded."""
+    def prime(self, *, datasets: Iterable[Dataset] = ()) -> None:
+        """Keep rows the caller already loaded (validating a request loads the data sets it
+        names), so they are not read twice."""
         for dataset in datasets:
             self._remember_dataset(dataset)
-        self._remember_sites(list(sites))
 
     def _remember_dataset(self, dataset: Dataset) -> None:
         self._datasets[dataset.pk] = DatasetFacts(
@@ -143,6 +237,8 @@ class FactSource:
             self._remember_dataset(dataset)
 
     def _load_sites(self, ids: set[int]) -> None:
+        if self._every_site:
+            return
         missing = _unknown(ids, self._sites)
         if not missing:
             return
@@ -154,6 +250,14 @@ class FactSource:
                 .prefetch_related("administered_from")
             )
         )
+
+    def _load_every_site(self) -> None:
+        if self._every_site:
+            return
+        self._remember_sites(
+            list(Site.objects.select_related("provider").prefetch_related("administered_from"))
+        )
+        self._every_site = True
 
     def _remember_sites(self, rows: list[Site]) -> None:
         """The sites, and the certificates and exposures of providers not seen before."""
@@ -185,17 +289,18 @@ class FactSource:
             self._certificates[provider_id] = tuple(certificates[provider_id])
             self._exposures[provider_id] = tuple(exposures[provider_id])
 
-    def _load_clauses(self, dataset_ids: set[int]) -> None:
+    def _load_clauses(self, dataset_ids: set[int], *, everything: bool = False) -> None:
         """The data-usage clauses (any state: ``decide`` tells which are in force) that name
-        the data sets, with their numbers in their versions."""
+        the data sets (or every one of the consortium), with their numbers in their
+        versions."""
         if self._every_clause:
             return
         missing = _unknown(dataset_ids, self._clauses)
-        if not missing:
+        if not missing and not everything:
             return
         # A batch naming many data sets reads the consortium's clauses whole: one plain scan
         # beats a containment test per data set.
-        everything = len(missing) > WHOLE_CLAUSE_SCAN
+        everything = everything or len(missing) > WHOLE_CLAUSE_SCAN
         candidates = Clause.objects.filter(
             terms__isnull=False,
             kind=ClauseKind.DATA_USAGE,
@@ -279,6 +384,34 @@ class FactSource:
                 ).order_by("pk")
             )
 
+    def _load_approvals(self) -> None:
+        """The consortium's approvals, every one: a small table, read once, so that what is
+        approved on any day is worked out without a query."""
+        if self._approval_rows is not None:
+            return
+        self._approval_rows = tuple(
+            _Approval(
+                id=row["pk"],
+                provider_id=row["provider_id"],
+                site_id=row["site_id"],
+                site_provider_id=row["site__provider_id"],
+                valid_from=row["valid_from"],
+                valid_until=row["valid_until"],
+                revoked=row["revoked_at"] is not None,
+            )
+            for row in Approval.objects.filter(consortium_id=self.consortium_id)
+            .order_by("pk")
+            .values(
+                "pk",
+                "provider_id",
+                "site_id",
+                "site__provider_id",
+                "valid_from",
+                "valid_until",
+                "revoked_at",
+            )
+        )
+
     def _model(self, model_id: int) -> ModelFacts | None:
         """The model and the data sets its derivation chain was trained on (one query per
         level of the chain)."""
@@ -318,25 +451,22 @@ class FactSource:
 
     # -- per day ---------------------------------------------------------------------------
 
-    def _usable_ids(self, on: datetime.date, site_ids: set[int]) -> frozenset[int]:
-        if on not in self._usable:
-            usable = usable_sites(self.consortium_id, on)
-            if not self._every_usable_site:
-                usable = usable.filter(pk__in=site_ids)
-                self._usable_asked[on] = set(site_ids)
-            self._usable[on] = frozenset(usable.values_list("pk", flat=True))
-        elif on in self._usable_asked and not site_ids <= self._usable_asked[on]:
-            more = site_ids - self._usable_asked[on]
-            self._usable_asked[on] |= more
-            found = usable_sites(self.consortium_id, on).filter(pk__in=more)
-            self._usable[on] |= frozenset(found.values_list("pk", flat=True))
-        return self._usable[on]
-
-    def _approval_ids(self, on: datetime.date) -> tuple[int, ...]:
-        if on not in self._approvals:
-            found = approvals_in_force(self.consortium_id, on).values_list("pk", flat=True)
-            self._approvals[on] = tuple(sorted(found))
-        return self._approvals[on]
+    def _approved_on(self, on: datetime.date) -> _ApprovedOn:
+        if on not in self._approved:
+            self._load_approvals()
+            assert self._approval_rows is not None
+            in_force = [row for row in self._approval_rows if row.in_force(on)]
+            self._approved[on] = _ApprovedOn(
+                approval_ids=tuple(sorted(row.id for row in in_force)),
+                providers=frozenset(
+                    row.provider_id for row in in_force if row.provider_id is not None
+                ),
+                sites=frozenset(row.site_id for row in in_force if row.site_id is not None),
+                narrowed_providers=frozenset(
+                    row.site_provider_id for row in in_force if row.site_provider_id is not None
+                ),
+            )
+        return self._approved[on]
 
     def _covering(self, codes: Iterable[str], on: datetime.date) -> dict[str, frozenset[str]]:
         """Each code with every bloc it belonged to on the day."""
@@ -373,7 +503,7 @@ class FactSource:
         stored_sites = [
             site for pk in sorted(site_ids) if (site := self._sites.get(pk)) is not None
         ]
-        usable = self._usable_ids(on, site_ids) if stored_sites else frozenset()
+        approved = self._approved_on(on)
         sites = tuple(
             SiteFacts(
                 id=site.id,
@@ -382,7 +512,7 @@ class FactSource:
                 provider_id=site.provider_id,
                 provider_name=site.provider_name,
                 administered_from=site.administered_from,
-                approved=site.id in usable,
+                approved=approved.usable(site),
                 certificates=tuple(
                     cert
                     for cert in self._certificates[site.provider_id]
@@ -423,7 +553,7 @@ class FactSource:
             clauses=clauses,
             model=model,
             transfer_bases=transfer_bases,
-            approval_ids=self._approval_ids(on),
+            approval_ids=approved.approval_ids,
             covering=covering,
         )
 

@@ -251,3 +251,53 @@ def test_the_clauses_naming_a_data_set_are_found_by_index(compliance: Compliance
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "clause_terms_datasets" in plan, plan
     assert [row["pk"] for row in lookup] == [compliance.clause.pk]
+
+
+def test_a_rule_book_gives_the_same_facts_as_reading_afresh(compliance: Compliance) -> None:
+    """What a decision served from the cache weighs is what it would read from the tables:
+    approvals narrowed to one site, revoked or not yet valid, certificates, exposures,
+    unknown sites, on several days."""
+    from django.utils import timezone
+
+    from compute.compliance.sources import FactSource
+
+    c, grid = compliance, compliance.grid
+    consortium = grid.world.consortium_a
+    Approval.objects.create(
+        consortium=consortium,
+        site=grid.frankfurt,
+        valid_from=datetime.date(2026, 7, 1),
+        valid_until=datetime.date(2027, 7, 1),
+        approved_by=grid.world.chair,
+    )
+    Approval.objects.create(
+        consortium=consortium,
+        site=grid.paris,
+        valid_from=datetime.date(2026, 1, 1),
+        revoked_at=timezone.now(),
+        approved_by=grid.world.chair,
+    )
+    elsewhere = _site(c, "Osaka-1", "JP", approve=False)
+    Certification.objects.create(
+        provider=grid.provider,
+        site=grid.paris,
+        scheme="iso_27001",
+        valid_from=datetime.date(2025, 1, 1),
+        valid_until=datetime.date(2026, 9, 1),
+        evidence="ISO-1",
+    )
+    Exposure.objects.create(
+        provider=grid.provider, law="other", basis="contract", assessed_on=datetime.date(2026, 8, 1)
+    )
+    book = FactSource(consortium.pk).rule_book()
+    specs = [
+        spec_for(c),
+        spec_for(c, site_ids=(grid.paris.pk, grid.frankfurt.pk), movement="data_to_compute"),
+        spec_for(c, dataset_ids=(c.dataset.pk, c.benchmark.pk), site_ids=(elsewhere.pk,)),
+        spec_for(c, site_ids=(999_999,), output_jurisdiction="JP", aggregation_site_id=None),
+    ]
+    for day in ("2026-06-01", "2026-07-15", "2026-08-15", "2027-08-01"):
+        for spec in specs:
+            cached = FactSource(consortium.pk, rules=book).facts(spec, at(day))
+            assert cached == FactSource(consortium.pk).facts(spec, at(day)), (day, spec)
+            assert rules_digest(cached) == rules_digest(gather(spec, at(day)))
