@@ -184,16 +184,18 @@ def test_a_url_in_a_members_name_is_text_not_a_fetch() -> None:
 
 
 def test_a_chart_is_drawn_once_for_the_same_numbers(monkeypatch: Any) -> None:
+    import pygal  # type: ignore[import-untyped]
+
     import alliance.charts
 
     drawn: list[object] = []
-    real = alliance.charts.pygal.HorizontalBar
+    real = pygal.HorizontalBar
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         drawn.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(alliance.charts.pygal, "HorizontalBar", counting)
+    monkeypatch.setattr(pygal, "HorizontalBar", counting)
     rows = [("Executed", 3), ("Draft", 1)]
     first = alliance.charts.count_bars(rows, title="By status", description="d", unit="agreements")
     again = alliance.charts.count_bars(rows, title="By status", description="d", unit="agreements")
