@@ -8,6 +8,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -52,7 +54,15 @@ def inbox_read(request: HttpRequest, pk: int) -> HttpResponseBase:
 @require_POST
 def inbox_read_all(request: HttpRequest) -> HttpResponseBase:
     marked = inbox.mark_read(acting_user(request), "all")
-    messages.success(request, f"{marked} notification{'s' if marked != 1 else ''} marked as read.")
+    messages.success(
+        request,
+        ngettext(
+            "%(marked)s notification marked as read.",
+            "%(marked)s notifications marked as read.",
+            marked,
+        )
+        % {"marked": marked},
+    )
     return redirect("consortia:inbox")
 
 
@@ -65,6 +75,6 @@ def inbox_open(request: HttpRequest, pk: int) -> HttpResponseBase:
     notification = inbox.get_notification_for(user, pk)
     inbox.mark_read(user, [notification.pk])
     if not inbox.is_local_path(notification.url):
-        messages.error(request, "This notification's link does not lead to a page of Alliance.")
+        messages.error(request, _("This notification's link does not lead to a page of Alliance."))
         return redirect("consortia:inbox")
     return redirect(notification.url)
