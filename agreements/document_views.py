@@ -11,6 +11,7 @@ from django.core.files.uploadhandler import MemoryFileUploadHandler
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -51,7 +52,7 @@ def version_sign(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, "Your signature is recorded.")
+            messages.success(request, _("Your signature is recorded."))
             return redirect("agreements:detail", pk=version.agreement_id)
     context = {**_sign_context(request, version), "form": form, "decline_form": DeclineForm()}
     return render(request, "agreements/sign.html", context, status=400 if form.errors else 200)
@@ -70,7 +71,7 @@ def version_decline(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, "You declined; the version is back in review.")
+            messages.success(request, _("You declined; the version is back in review."))
             return redirect("agreements:detail", pk=version.agreement_id)
     context = {**_sign_context(request, version), "form": SignForm(), "decline_form": form}
     return render(request, "agreements/sign.html", context, status=400)
@@ -117,7 +118,8 @@ def _verify(request: HttpRequest) -> HttpResponse:
         form = VerifyForm()
         form.add_error(
             "document",
-            f"The file is larger than {settings.VERIFY_UPLOAD_MAX_BYTES // (1024 * 1024)} MB.",
+            _("The file is larger than %(value)s MB.")
+            % {"value": settings.VERIFY_UPLOAD_MAX_BYTES // (1024 * 1024)},
         )
         status = 413
     else:
@@ -126,7 +128,7 @@ def _verify(request: HttpRequest) -> HttpResponse:
             if form.is_valid():
                 upload = form.cleaned_data["document"]
                 if upload.size > settings.VERIFY_UPLOAD_MAX_BYTES:
-                    form.add_error("document", "The file is too large.")
+                    form.add_error("document", _("The file is too large."))
                     status = 413
                 else:
                     report = verification.verify_upload(actor=request.user, data=upload.read())
@@ -142,7 +144,7 @@ def _verify(request: HttpRequest) -> HttpResponse:
 def export_create(request: HttpRequest, consortium_pk: int) -> HttpResponseBase:
     consortium = consortium_permissions.get_consortium_for(request.user, consortium_pk)
     export = exports.export_create(actor=acting_user(request), consortium=consortium)
-    messages.success(request, "The export is being prepared; this page shows its progress.")
+    messages.success(request, _("The export is being prepared; this page shows its progress."))
     return redirect("agreements:export", pk=export.pk)
 
 

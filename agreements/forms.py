@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from agreements.models import (
     AgreementKind,
@@ -26,7 +27,7 @@ class AgreementForm(forms.Form):
     effective_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     expires_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     requires_steering_approval = forms.BooleanField(
-        required=False, label="Needs the steering committee's approval too"
+        required=False, label=_("Needs the steering committee's approval too")
     )
 
 
@@ -34,9 +35,9 @@ class PartyForm(forms.Form):
     organisation = forms.ModelChoiceField(queryset=Organisation.objects.none())
     role = forms.ChoiceField(choices=PartyRole.choices)
     signatory = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, help_text="Who signs for it."
+        queryset=User.objects.none(), required=False, help_text=_("Who signs for it.")
     )
-    signing_order = forms.IntegerField(min_value=0, initial=0, help_text="0: any order.")
+    signing_order = forms.IntegerField(min_value=0, initial=0, help_text=_("0: any order."))
 
     def __init__(self, *args: Any, consortium: Consortium, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -55,7 +56,8 @@ class PartyForm(forms.Form):
 class ClauseForm(forms.Form):
     heading = forms.CharField(max_length=200)
     body = forms.CharField(
-        widget=forms.Textarea, help_text="Markdown: paragraphs, lists, **bold**, *italic*, links."
+        widget=forms.Textarea,
+        help_text=_("Markdown: paragraphs, lists, **bold**, *italic*, links."),
     )
     kind = forms.ChoiceField(choices=ClauseKind.choices, initial=ClauseKind.GENERAL)
     level = forms.TypedChoiceField(
@@ -65,9 +67,9 @@ class ClauseForm(forms.Form):
 
 class LibraryClauseForm(forms.Form):
     template = forms.ModelChoiceField(
-        queryset=ClauseTemplate.objects.all(), to_field_name="slug", label="From the library"
+        queryset=ClauseTemplate.objects.all(), to_field_name="slug", label=_("From the library")
     )
-    position = forms.IntegerField(min_value=1, required=False, help_text="At the end if empty.")
+    position = forms.IntegerField(min_value=1, required=False, help_text=_("At the end if empty."))
 
     def __init__(self, *args: Any, templates: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -105,12 +107,14 @@ class TermsForm(forms.Form):
         required=False,
     )
     jurisdictions = forms.CharField(
-        help_text="Codes, comma-separated: countries (FR) or blocs (EU)."
+        help_text=_("Codes, comma-separated: countries (FR) or blocs (EU).")
     )
     movement = forms.ChoiceField(
         choices=[(value.value, value.value.replace("_", " ")) for value in Movement]
     )
-    retention_days = forms.IntegerField(min_value=1, required=False, help_text="Empty: no limit.")
+    retention_days = forms.IntegerField(
+        min_value=1, required=False, help_text=_("Empty: no limit.")
+    )
     onward_transfer = forms.ChoiceField(
         choices=[(value.value, value.value.replace("_", " ")) for value in OnwardTransfer]
     )
@@ -118,7 +122,7 @@ class TermsForm(forms.Form):
         queryset=Organisation.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     derived_models_inherit = forms.BooleanField(
-        required=False, initial=True, label="Models trained on the data inherit these terms"
+        required=False, initial=True, label=_("Models trained on the data inherit these terms")
     )
 
     def __init__(self, *args: Any, consortium: Consortium, **kwargs: Any) -> None:
@@ -163,7 +167,7 @@ class DatasetForm(forms.Form):
     contains_personal_data = forms.BooleanField(required=False)
     residency = forms.ModelChoiceField(
         queryset=Jurisdiction.objects.order_by("-kind", "name"),
-        help_text="Where the data is and must stay.",
+        help_text=_("Where the data is and must stay."),
     )
 
     def __init__(self, *args: Any, consortia: Any, **kwargs: Any) -> None:
@@ -175,11 +179,11 @@ class DatasetForm(forms.Form):
 
 class SignForm(forms.Form):
     consent = forms.BooleanField(
-        label="I have read the agreement and I sign it with the consent above."
+        label=_("I have read the agreement and I sign it with the consent above.")
     )
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Your Alliance password, again: signing needs you, not just your session.",
+        help_text=_("Your Alliance password, again: signing needs you, not just your session."),
     )
 
 
@@ -187,9 +191,11 @@ class DeclineForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=1000,
-        help_text="The parties see it; the version goes back to review.",
+        help_text=_("The parties see it; the version goes back to review."),
     )
 
 
 class VerifyForm(forms.Form):
-    document = forms.FileField(label="Signed PDF", help_text="Checked in memory, never stored.")
+    document = forms.FileField(
+        label=_("Signed PDF"), help_text=_("Checked in memory, never stored.")
+    )

@@ -13,30 +13,31 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from consortia.models import Consortium, Jurisdiction, Organisation, PartnershipModel
 
 
 class AgreementKind(models.TextChoices):
-    JOINT_DEVELOPMENT = "joint_development", "Joint development and IP"
-    DATA_SHARING = "data_sharing", "Data sharing"
-    INFRASTRUCTURE = "infrastructure", "Infrastructure co-investment"
-    NDA = "nda", "Non-disclosure"
+    JOINT_DEVELOPMENT = "joint_development", _("Joint development and IP")
+    DATA_SHARING = "data_sharing", _("Data sharing")
+    INFRASTRUCTURE = "infrastructure", _("Infrastructure co-investment")
+    NDA = "nda", _("Non-disclosure")
 
 
 class Agreement(models.Model):
     """A contract among member organisations of one consortium."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        IN_REVIEW = "in_review", "In review"
-        APPROVED = "approved", "Approved"
-        OUT_FOR_SIGNATURE = "out_for_signature", "Out for signature"
-        EXECUTED = "executed", "Executed"
-        EXPIRED = "expired", "Expired"
-        TERMINATED = "terminated", "Terminated"
-        SUPERSEDED = "superseded", "Superseded"
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review")
+        APPROVED = "approved", _("Approved")
+        OUT_FOR_SIGNATURE = "out_for_signature", _("Out for signature")
+        EXECUTED = "executed", _("Executed")
+        EXPIRED = "expired", _("Expired")
+        TERMINATED = "terminated", _("Terminated")
+        SUPERSEDED = "superseded", _("Superseded")
 
     consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="agreements")
     kind = models.CharField(max_length=24, choices=AgreementKind.choices)
@@ -97,12 +98,12 @@ class Agreement(models.Model):
 
 
 class PartyRole(models.TextChoices):
-    CONTRIBUTOR = "contributor", "Contributor"
-    LICENSOR = "licensor", "Licensor"
-    LICENSEE = "licensee", "Licensee"
-    DATA_PROVIDER = "data_provider", "Data provider"
-    DATA_RECIPIENT = "data_recipient", "Data recipient"
-    INFRASTRUCTURE_OWNER = "infrastructure_owner", "Infrastructure owner"
+    CONTRIBUTOR = "contributor", _("Contributor")
+    LICENSOR = "licensor", _("Licensor")
+    LICENSEE = "licensee", _("Licensee")
+    DATA_PROVIDER = "data_provider", _("Data provider")
+    DATA_RECIPIENT = "data_recipient", _("Data recipient")
+    INFRASTRUCTURE_OWNER = "infrastructure_owner", _("Infrastructure owner")
 
 
 class Party(models.Model):
@@ -141,13 +142,13 @@ class AgreementVersion(models.Model):
     clauses, so two versions with the same hash say exactly the same thing."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        IN_REVIEW = "in_review", "In review"
-        APPROVED = "approved", "Approved"
-        OUT_FOR_SIGNATURE = "out_for_signature", "Out for signature"
-        EXECUTED = "executed", "Executed"
-        SUPERSEDED = "superseded", "Superseded"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review")
+        APPROVED = "approved", _("Approved")
+        OUT_FOR_SIGNATURE = "out_for_signature", _("Out for signature")
+        EXECUTED = "executed", _("Executed")
+        SUPERSEDED = "superseded", _("Superseded")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
@@ -192,19 +193,19 @@ class AgreementVersion(models.Model):
 
 
 class ClauseKind(models.TextChoices):
-    IP_OWNERSHIP = "ip_ownership", "IP ownership"
-    LICENCE_GRANT = "licence_grant", "Licence grant"
-    REVENUE_SHARING = "revenue_sharing", "Revenue sharing"
-    LIABILITY = "liability", "Liability"
-    CONFIDENTIALITY = "confidentiality", "Confidentiality"
-    DATA_USAGE = "data_usage", "Data usage"
-    RESIDENCY = "residency", "Residency"
-    SECURITY = "security", "Security"
-    TERMINATION = "termination", "Termination"
-    DISPUTE_RESOLUTION = "dispute_resolution", "Dispute resolution"
-    GOVERNING_LAW = "governing_law", "Governing law"
-    SERVICE_LEVELS = "service_levels", "Service levels"
-    GENERAL = "general", "General"
+    IP_OWNERSHIP = "ip_ownership", _("IP ownership")
+    LICENCE_GRANT = "licence_grant", _("Licence grant")
+    REVENUE_SHARING = "revenue_sharing", _("Revenue sharing")
+    LIABILITY = "liability", _("Liability")
+    CONFIDENTIALITY = "confidentiality", _("Confidentiality")
+    DATA_USAGE = "data_usage", _("Data usage")
+    RESIDENCY = "residency", _("Residency")
+    SECURITY = "security", _("Security")
+    TERMINATION = "termination", _("Termination")
+    DISPUTE_RESOLUTION = "dispute_resolution", _("Dispute resolution")
+    GOVERNING_LAW = "governing_law", _("Governing law")
+    SERVICE_LEVELS = "service_levels", _("Service levels")
+    GENERAL = "general", _("General")
 
 
 class Clause(models.Model):
@@ -322,11 +323,11 @@ class AgreementGroupObjectPermission(GroupObjectPermissionBase):
 
 
 class Sensitivity(models.TextChoices):
-    PUBLIC = "public", "Public"
-    INTERNAL = "internal", "Internal"
-    CONFIDENTIAL = "confidential", "Confidential"
-    RESTRICTED = "restricted", "Restricted"
-    SPECIAL_CATEGORY = "special_category", "Special-category personal data"
+    PUBLIC = "public", _("Public")
+    INTERNAL = "internal", _("Internal")
+    CONFIDENTIAL = "confidential", _("Confidential")
+    RESTRICTED = "restricted", _("Restricted")
+    SPECIAL_CATEGORY = "special_category", _("Special-category personal data")
 
 
 class Dataset(models.Model):
@@ -368,11 +369,11 @@ class Dataset(models.Model):
 
 
 class IPAssetKind(models.TextChoices):
-    MODEL_WEIGHTS = "model_weights", "Model weights"
-    DATASET = "dataset", "Dataset"
-    CODE = "code", "Code"
-    DERIVED_WORK = "derived_work", "Derived work"
-    OTHER = "other", "Other"
+    MODEL_WEIGHTS = "model_weights", _("Model weights")
+    DATASET = "dataset", _("Dataset")
+    CODE = "code", _("Code")
+    DERIVED_WORK = "derived_work", _("Derived work")
+    OTHER = "other", _("Other")
 
 
 class IPAsset(models.Model):
@@ -448,8 +449,8 @@ class Signature(models.Model):
     (``voided``): what happened stays on record."""
 
     class Decision(models.TextChoices):
-        SIGNED = "signed", "Signed"
-        DECLINED = "declined", "Declined"
+        SIGNED = "signed", _("Signed")
+        DECLINED = "declined", _("Declined")
 
     version = models.ForeignKey(
         AgreementVersion, on_delete=models.PROTECT, related_name="signatures"
@@ -493,10 +494,10 @@ class SignedDocument(models.Model):
     ``sha256``, so a half-written file is never handed out."""
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting for a worker"
-        RENDERING = "rendering", "Rendering and sealing"
-        FAILED = "failed", "Failed"
-        SEALED = "sealed", "Sealed"
+        PENDING = "pending", _("Waiting for a worker")
+        RENDERING = "rendering", _("Rendering and sealing")
+        FAILED = "failed", _("Failed")
+        SEALED = "sealed", _("Sealed")
 
     version = models.OneToOneField(
         AgreementVersion, on_delete=models.PROTECT, related_name="signed_document"
@@ -532,10 +533,10 @@ class AgreementExport(models.Model):
     """A ZIP of a consortium's executed agreements with a JSON manifest, built by a task."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     consortium = models.ForeignKey(
         Consortium, on_delete=models.PROTECT, related_name="agreement_exports"

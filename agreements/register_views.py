@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from agreements import asset_services, selectors, terms
@@ -44,7 +45,7 @@ def dataset_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             if actor.organisation is None:
-                raise ValidationError("Only people of an organisation register its data sets.")
+                raise ValidationError(_("Only people of an organisation register its data sets."))
             dataset = asset_services.dataset_create(
                 actor=actor, owner=actor.organisation, **form.cleaned_data
             )
@@ -58,8 +59,8 @@ def dataset_create(request: HttpRequest) -> HttpResponse:
         "consortia/form.html",
         {
             "form": form,
-            "title": "Register a data set of your organisation",
-            "submit": "Register",
+            "title": _("Register a data set of your organisation"),
+            "submit": _("Register"),
             "cancel": reverse("agreements:datasets"),
         },
         status=400 if form.errors else 200,

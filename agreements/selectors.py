@@ -154,7 +154,7 @@ def status_counts(*, actor: Any, consortium_id: int) -> list[tuple[str, str, int
         .annotate(count=Count("pk"))
         .values_list("status", "count")
     )
-    return [(value, label, counted.get(value, 0)) for value, label in Agreement.Status.choices]
+    return [(value, str(label), counted.get(value, 0)) for value, label in Agreement.Status.choices]
 
 
 def expiring(*, actor: Any, consortium_id: int, within_days: int) -> QuerySet[Agreement]:

@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -107,15 +108,16 @@ def agreement_create(request: HttpRequest, consortium_pk: int) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, "The agreement is started; add its parties and clauses.")
+            messages.success(request, _("The agreement is started; add its parties and clauses."))
             return redirect("agreements:detail", pk=agreement.pk)
     return render(
         request,
         "consortia/form.html",
         {
             "form": form,
-            "title": f"New agreement in {consortium.name}",
-            "submit": "Start the agreement",
+            "title": _("New agreement in %(consortium_name)s")
+            % {"consortium_name": consortium.name},
+            "submit": _("Start the agreement"),
             "cancel": reverse("consortia:detail", args=[consortium.pk]),
         },
         status=400 if form.errors else 200,
@@ -196,7 +198,7 @@ def party_add(request: HttpRequest, pk: int) -> HttpResponseBase:
             lambda: services.party_add(
                 actor=acting_user(request), agreement=agreement, **form.cleaned_data
             ),
-            "Party added.",
+            _("Party added."),
         )
     return redirect("agreements:detail", pk=pk)
 
@@ -208,7 +210,7 @@ def party_remove(request: HttpRequest, pk: int) -> HttpResponseBase:
     _report(
         request,
         lambda: services.party_remove(actor=acting_user(request), party=party),
-        "Party removed.",
+        _("Party removed."),
     )
     return redirect("agreements:detail", pk=party.agreement_id)
 
@@ -222,21 +224,21 @@ AGREEMENT_STEPS: dict[str, Step] = {
         services.version_new,
         ("note",),
         {},
-        "A new draft version is open.",
+        _("A new draft version is open."),
     ),
     "send": (
         AgreementAction.MANAGE,
         services.agreement_send_for_signature,
         (),
         {},
-        "Sent for signature.",
+        _("Sent for signature."),
     ),
     "terminate": (
         AgreementAction.MANAGE,
         services.agreement_terminate,
         ("reason",),
         {},
-        "The agreement is terminated.",
+        _("The agreement is terminated."),
     ),
 }
 VERSION_STEPS: dict[str, Step] = {
@@ -245,14 +247,14 @@ VERSION_STEPS: dict[str, Step] = {
         services.version_submit,
         (),
         {},
-        "The version is frozen for review.",
+        _("The version is frozen for review."),
     ),
     "reopen": (
         AgreementAction.DRAFT,
         services.version_reopen,
         ("reason",),
         {},
-        "Back to draft; approvals cleared.",
+        _("Back to draft; approvals cleared."),
     ),
     # Approving checks the person's party and role in the service; seeing the version suffices here.
     "approve": (
@@ -260,27 +262,27 @@ VERSION_STEPS: dict[str, Step] = {
         services.approval_give,
         ("comment",),
         {"steering": False},
-        "Approval recorded.",
+        _("Approval recorded."),
     ),
     "approve-steering": (
         AgreementAction.VIEW,
         services.approval_give,
         ("comment",),
         {"steering": True},
-        "Approval recorded.",
+        _("Approval recorded."),
     ),
     "retry-seal": (
         AgreementAction.MANAGE,
         sealing.retry,
         (),
         {},
-        "Sealing queued again; this page shows when it is done.",
+        _("Sealing queued again; this page shows when it is done."),
     ),
 }
 
 
 def _run_step(request: HttpRequest, step: Step, target: dict[str, Any]) -> None:
-    _, service, fields, fixed, done = step
+    _action, service, fields, fixed, done = step
     arguments = {name: request.POST.get(name, "") for name in fields}
     _report(
         request, lambda: service(actor=acting_user(request), **target, **fixed, **arguments), done
@@ -400,7 +402,7 @@ def clause_add(request: HttpRequest, pk: int) -> HttpResponseBase:
                 template=library.cleaned_data["template"],
                 position=library.cleaned_data["position"],
             ),
-            "Clause inserted from the library.",
+            _("Clause inserted from the library."),
         )
         if not added:
             return _refused_editor(request, pk, library_form=library)
@@ -411,7 +413,7 @@ def clause_add(request: HttpRequest, pk: int) -> HttpResponseBase:
             lambda: services.clause_add(
                 actor=acting_user(request), version=version, **form.cleaned_data
             ),
-            "Clause added.",
+            _("Clause added."),
         )
         if not added:
             return _refused_editor(request, pk, new_clause_form=form)
@@ -428,11 +430,11 @@ def clause_change(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
         saved = form.is_valid() and _report(
             request,
             lambda: services.clause_update(actor=actor, clause=clause, **form.cleaned_data),
-            "Clause saved.",
+            _("Clause saved."),
         )
         if not saved:
             if form.errors:
-                messages.error(request, "The clause needs a heading and a body.")
+                messages.error(request, _("The clause needs a heading and a body."))
             return _refused_editor(
                 request, clause.version_id, clause_forms={clause.pk: {"clause": form}}
             )
@@ -447,7 +449,7 @@ def clause_change(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
             lambda: asset_services.clause_set_terms(
                 actor=actor, clause=clause, terms=terms_form.terms()
             ),
-            "Usage terms saved.",
+            _("Usage terms saved."),
         )
         if not saved:
             for field, errors in terms_form.errors.items():
@@ -461,11 +463,13 @@ def clause_change(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
         _report(
             request,
             lambda: services.clause_move(actor=actor, clause=clause, position=position),
-            "Clause moved.",
+            _("Clause moved."),
         )
     elif step == "delete":
         _report(
-            request, lambda: services.clause_delete(actor=actor, clause=clause), "Clause deleted."
+            request,
+            lambda: services.clause_delete(actor=actor, clause=clause),
+            _("Clause deleted."),
         )
     else:
         return HttpResponse("Unknown step.", status=404)

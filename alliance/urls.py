@@ -26,6 +26,8 @@ handler500 = "alliance.api.problems.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # set_language: the language switcher in base.html posts here (no i18n_patterns).
+    path("i18n/", include("django.conf.urls.i18n")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

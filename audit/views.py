@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -86,7 +87,7 @@ def export_create(request: HttpRequest, pk: int) -> HttpResponseBase:
         for message in error.messages:
             messages.error(request, message)
         return redirect("audit:activity", pk=pk)
-    messages.success(request, "The export is being prepared; this page shows its progress.")
+    messages.success(request, _("The export is being prepared; this page shows its progress."))
     return redirect("audit:export", pk=export.pk)
 
 

@@ -15,6 +15,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alliance.auth import acting_user
@@ -68,15 +69,18 @@ def provider_create(request: HttpRequest) -> HttpResponse:
                 ),
             )
             if provider is not None:
-                messages.success(request, f"{provider} is in the directory; add its sites.")
+                messages.success(
+                    request,
+                    _("%(provider)s is in the directory; add its sites.") % {"provider": provider},
+                )
                 return redirect("compute:provider", pk=provider.pk)
     return render(
         request,
         "consortia/form.html",
         {
             "form": form,
-            "title": "Register a compute provider",
-            "submit": "Register",
+            "title": _("Register a compute provider"),
+            "submit": _("Register"),
             "cancel": reverse("compute:providers"),
         },
         status=status,
@@ -187,7 +191,7 @@ def exposure_create(request: HttpRequest, pk: int) -> HttpResponseBase:
         lambda data: directory.exposure_record(
             actor=acting_user(request), provider=provider, **data
         ),
-        "Exposure recorded: {result}.",
+        _("Exposure recorded: {result}."),
     )
 
 
@@ -238,7 +242,11 @@ def approval_list(request: HttpRequest, consortium_pk: int) -> HttpResponse:
         if approval is not None:
             messages.success(
                 request,
-                f"{approval.provider or approval.site} is approved from {approval.valid_from}.",
+                _("%(provider)s is approved from %(valid_from)s.")
+                % {
+                    "provider": approval.provider or approval.site,
+                    "valid_from": approval.valid_from,
+                },
             )
             return redirect("compute:approvals", consortium_pk=consortium.pk)
     else:
@@ -257,7 +265,7 @@ def approval_revoke(request: HttpRequest, pk: int) -> HttpResponseBase:
     approval = permissions.get_approval_for(request.user, pk, ComputeAction.APPROVE_SITES)
     form = ReasonForm(request.POST)
     if form.is_valid():
-        _, status = run_service(
+        _result, status = run_service(
             form,
             lambda: directory.approval_revoke(
                 actor=acting_user(request), approval=approval, reason=form.cleaned_data["reason"]
@@ -265,7 +273,9 @@ def approval_revoke(request: HttpRequest, pk: int) -> HttpResponseBase:
         )
         if status == 200:
             messages.success(
-                request, f"The approval of {approval.provider or approval.site} is revoked."
+                request,
+                _("The approval of %(provider)s is revoked.")
+                % {"provider": approval.provider or approval.site},
             )
             return redirect("compute:approvals", consortium_pk=approval.consortium_id)
     for errors in form.errors.values():

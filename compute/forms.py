@@ -11,6 +11,8 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from agreements.models import Dataset
 from compute.allocations import Decision
@@ -29,9 +31,12 @@ from consortia.forms import as_utc
 from consortia.models import Jurisdiction, Organisation
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+UTC_HELP = _("UTC.")
 
 
-def _datetime_field(label: str, *, required: bool = True, help_text: str = "UTC.") -> Any:
+def _datetime_field(
+    label: StrOrPromise, *, required: bool = True, help_text: StrOrPromise = UTC_HELP
+) -> Any:
     return forms.DateTimeField(
         label=label,
         required=required,
@@ -40,7 +45,7 @@ def _datetime_field(label: str, *, required: bool = True, help_text: str = "UTC.
     )
 
 
-def _date_field(label: str, *, required: bool = True, help_text: str = "") -> Any:
+def _date_field(label: StrOrPromise, *, required: bool = True, help_text: StrOrPromise = "") -> Any:
     return forms.DateField(
         label=label,
         required=required,
@@ -89,29 +94,33 @@ class PoolSettingsForm(PrefixedIds):
     board_reserve = forms.DecimalField(
         max_digits=5,
         decimal_places=4,
-        help_text="Share of capacity the capacity board keeps for urgent work (0 to 0.5).",
+        help_text=_("Share of capacity the capacity board keeps for urgent work (0 to 0.5)."),
     )
     gpu_hour_value = forms.DecimalField(
         max_digits=12,
         decimal_places=2,
-        help_text="What one in-kind GPU-hour counts for, in the pool's currency.",
+        help_text=_("What one in-kind GPU-hour counts for, in the pool's currency."),
     )
-    half_life_days = forms.IntegerField(help_text="Usage counts half as much after this many days.")
+    half_life_days = forms.IntegerField(
+        help_text=_("Usage counts half as much after this many days.")
+    )
     vote_above_gpu_hours = forms.DecimalField(
         max_digits=12,
         decimal_places=1,
-        label="Vote above (GPU-hours)",
-        help_text="Larger requests go to a steering-committee vote.",
+        label=_("Vote above (GPU-hours)"),
+        help_text=_("Larger requests go to a steering-committee vote."),
     )
     overuse_multiple = forms.DecimalField(
         max_digits=5,
         decimal_places=2,
-        help_text="Alert when a member's usage exceeds its share by this multiple.",
+        help_text=_("Alert when a member's usage exceeds its share by this multiple."),
     )
     starvation_fraction = forms.DecimalField(
         max_digits=5,
         decimal_places=2,
-        help_text="Alert when a member waiting for capacity uses less than this part of its share.",
+        help_text=_(
+            "Alert when a member waiting for capacity uses less than this part of its share."
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -133,17 +142,17 @@ class PoolCreateForm(PoolSettingsForm):
     id_prefix = "pool"
 
     name = forms.CharField(max_length=200)
-    gpu_type = forms.ChoiceField(choices=GPUType.choices, label="GPU type")
+    gpu_type = forms.ChoiceField(choices=GPUType.choices, label=_("GPU type"))
     sites = forms.ModelMultipleChoiceField(
         queryset=Site.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        help_text="Sites approved for this consortium today.",
+        help_text=_("Sites approved for this consortium today."),
     )
     initial_gpus = forms.IntegerField(
         min_value=0,
         required=False,
-        label="GPUs at each site from now",
-        help_text="Recorded as each chosen site's capacity; record changes on the pool page.",
+        label=_("GPUs at each site from now"),
+        help_text=_("Recorded as each chosen site's capacity; record changes on the pool page."),
     )
     field_order = ["name", "gpu_type", "sites", "initial_gpus"]
 
@@ -159,8 +168,10 @@ class CapacityChangeForm(PrefixedIds):
     id_prefix = "capacity"
 
     site = forms.ModelChoiceField(queryset=Site.objects.none())
-    effective_at = _datetime_field("From", help_text="UTC; the site has this many GPUs from then.")
-    gpus = forms.IntegerField(min_value=0, label="GPUs")
+    effective_at = _datetime_field(
+        _("From"), help_text=_("UTC; the site has this many GPUs from then.")
+    )
+    gpus = forms.IntegerField(min_value=0, label=_("GPUs"))
     reason = forms.CharField(max_length=300, required=False)
 
     def __init__(self, *args: Any, pool: Pool, **kwargs: Any) -> None:
@@ -174,23 +185,23 @@ class CapacityChangeForm(PrefixedIds):
 class ContributionForm(PrefixedIds):
     id_prefix = "contribution"
 
-    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label="Member")
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Member"))
     kind = forms.ChoiceField(choices=Contribution.Kind.choices)
     amount = forms.DecimalField(
         max_digits=14,
         decimal_places=2,
-        help_text="Money in the pool's currency, or GPU-hours; negative to correct an entry.",
+        help_text=_("Money in the pool's currency, or GPU-hours; negative to correct an entry."),
     )
-    contributed_on = _date_field("Contributed on")
+    contributed_on = _date_field(_("Contributed on"))
     site = forms.ModelChoiceField(
-        queryset=Site.objects.none(), required=False, help_text="For in-kind GPU-hours only."
+        queryset=Site.objects.none(), required=False, help_text=_("For in-kind GPU-hours only.")
     )
     reference = forms.CharField(max_length=200, required=False)
     corrects = ContributionChoiceField(
         queryset=Contribution.objects.none(),
         required=False,
-        label="Corrects entry",
-        help_text="With a negative amount: the entry it takes back.",
+        label=_("Corrects entry"),
+        help_text=_("With a negative amount: the entry it takes back."),
     )
 
     def __init__(
@@ -213,32 +224,32 @@ class RequestForm(forms.Form):
     """Ask for GPUs of a pool: a number of GPUs over a window, or GPU-hours within it."""
 
     gpus = forms.IntegerField(
-        min_value=1, required=False, label="GPUs", help_text="Held for the whole window."
+        min_value=1, required=False, label=_("GPUs"), help_text=_("Held for the whole window.")
     )
     gpu_hours = forms.DecimalField(
         min_value=Decimal("0.1"),
         max_digits=12,
         decimal_places=1,
         required=False,
-        label="Or GPU-hours",
-        help_text="Rounded up to whole GPUs held for the window.",
+        label=_("Or GPU-hours"),
+        help_text=_("Rounded up to whole GPUs held for the window."),
     )
-    starts_at = _datetime_field("From")
-    ends_at = _datetime_field("Until")
+    starts_at = _datetime_field(_("From"))
+    ends_at = _datetime_field(_("Until"))
     purpose = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What the GPUs are for: the board weighs requests by purpose.",
+        help_text=_("What the GPUs are for: the board weighs requests by purpose."),
     )
     datasets = forms.ModelMultipleChoiceField(
         queryset=Dataset.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="The consortium's datasets the work uses.",
+        help_text=_("The consortium's datasets the work uses."),
     )
     sites = forms.ModelMultipleChoiceField(
         queryset=Site.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        help_text="Where the work may run; GPUs are placed at these sites in order.",
+        help_text=_("Where the work may run; GPUs are placed at these sites in order."),
     )
 
     def __init__(self, *args: Any, pool: Pool, datasets: QuerySet[Any], **kwargs: Any) -> None:
@@ -279,30 +290,34 @@ class DecisionForm(PrefixedIds):
 
     decision = forms.ChoiceField(
         choices=[
-            (Decision.APPROVE, "Approve (all, or fewer GPUs or a shorter window below)"),
-            (Decision.REQUEST_CHANGES, "Ask for changes"),
-            (Decision.REJECT, "Reject"),
+            (Decision.APPROVE, _("Approve (all, or fewer GPUs or a shorter window below)")),
+            (Decision.REQUEST_CHANGES, _("Ask for changes")),
+            (Decision.REJECT, _("Reject")),
         ],
         widget=forms.RadioSelect,
     )
     gpus = forms.IntegerField(
-        min_value=1, required=False, label="GPUs granted", help_text="Empty: all asked for."
+        min_value=1, required=False, label=_("GPUs granted"), help_text=_("Empty: all asked for.")
     )
-    starts_at = _datetime_field("Granted from", required=False, help_text="UTC; empty: as asked.")
-    ends_at = _datetime_field("Granted until", required=False, help_text="UTC; empty: as asked.")
+    starts_at = _datetime_field(
+        _("Granted from"), required=False, help_text=_("UTC; empty: as asked.")
+    )
+    ends_at = _datetime_field(
+        _("Granted until"), required=False, help_text=_("UTC; empty: as asked.")
+    )
     from_reserve = forms.BooleanField(
-        required=False, label="From the board's reserve (urgent work)"
+        required=False, label=_("From the board's reserve (urgent work)")
     )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
         max_length=2000,
-        help_text="Needed to reject or ask for changes; the member reads it.",
+        help_text=_("Needed to reject or ask for changes; the member reads it."),
     )
     vote_closes_at = _datetime_field(
-        "Vote closes",
+        _("Vote closes"),
         required=False,
-        help_text="UTC; only for approvals large enough to go to a vote (default in 7 days).",
+        help_text=_("UTC; only for approvals large enough to go to a vote (default in 7 days)."),
     )
 
     def clean_starts_at(self) -> datetime.datetime | None:
@@ -324,8 +339,8 @@ class LoanForm(PrefixedIds):
 
     borrower = forms.ModelChoiceField(queryset=Organisation.objects.none())
     gpu_hours = forms.DecimalField(min_value=Decimal("0.1"), max_digits=12, decimal_places=1)
-    starts_on = _date_field("From")
-    ends_on = _date_field("Until", help_text="The first day the loan no longer runs.")
+    starts_on = _date_field(_("From"))
+    ends_on = _date_field(_("Until"), help_text=_("The first day the loan no longer runs."))
     note = forms.CharField(max_length=300, required=False)
 
     def __init__(self, *args: Any, organisations: QuerySet[Any], **kwargs: Any) -> None:
@@ -335,24 +350,28 @@ class LoanForm(PrefixedIds):
 
 class UsageUploadForm(forms.Form):
     file = forms.FileField(
-        label="Usage CSV",
-        help_text="Header organisation,site,day,gpu_hours; organisations and sites by id or "
-        "exact name; days as YYYY-MM-DD.",
+        label=_("Usage CSV"),
+        help_text=_(
+            "Header organisation,site,day,gpu_hours; organisations and sites by id or "
+            "exact name; days as YYYY-MM-DD."
+        ),
     )
 
     def clean_file(self) -> str:
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("Upload at most 10 MB at a time; split the file.")
+            raise forms.ValidationError(_("Upload at most 10 MB at a time; split the file."))
         try:
             return str(upload.read().decode("utf-8-sig"))
         except UnicodeDecodeError:
-            raise forms.ValidationError("Save the file as UTF-8 text (CSV).") from None
+            raise forms.ValidationError(_("Save the file as UTF-8 text (CSV).")) from None
 
 
 class StatementForm(forms.Form):
-    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label="Member")
-    period = forms.CharField(max_length=10, help_text="A month (2026-11) or a quarter (2026-Q4).")
+    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label=_("Member"))
+    period = forms.CharField(
+        max_length=10, help_text=_("A month (2026-11) or a quarter (2026-Q4).")
+    )
 
     def __init__(self, *args: Any, organisations: QuerySet[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -364,7 +383,7 @@ class ProviderForm(forms.Form):
     head_office_jurisdiction = forms.ModelChoiceField(queryset=Jurisdiction.objects.none())
     ultimate_parent_jurisdiction = forms.ModelChoiceField(
         queryset=Jurisdiction.objects.none(),
-        help_text="Where the ultimate parent company is incorporated.",
+        help_text=_("Where the ultimate parent company is incorporated."),
     )
 
     def __init__(self, *args: Any, jurisdictions: QuerySet[Any], **kwargs: Any) -> None:
@@ -379,11 +398,11 @@ class SiteForm(PrefixedIds):
     name = forms.CharField(max_length=200)
     jurisdiction = forms.ModelChoiceField(
         queryset=Jurisdiction.objects.none(),
-        help_text="The country where data and GPUs physically are.",
+        help_text=_("The country where data and GPUs physically are."),
     )
     administered_from = forms.ModelMultipleChoiceField(
         queryset=Jurisdiction.objects.none(),
-        help_text="Every jurisdiction from which people can administer the site.",
+        help_text=_("Every jurisdiction from which people can administer the site."),
     )
     air_gapped = forms.BooleanField(required=False)
 
@@ -400,13 +419,13 @@ class CertificationForm(PrefixedIds):
 
     scheme = forms.ChoiceField(choices=Scheme.choices)
     level = forms.CharField(max_length=60, required=False)
-    valid_from = _date_field("Valid from")
-    valid_until = _date_field("Valid until")
+    valid_from = _date_field(_("Valid from"))
+    valid_until = _date_field(_("Valid until"))
     evidence = forms.CharField(
-        max_length=300, help_text="Certificate number or where the evidence is kept."
+        max_length=300, help_text=_("Certificate number or where the evidence is kept.")
     )
     site = forms.ModelChoiceField(
-        queryset=Site.objects.none(), required=False, help_text="Empty: the whole provider."
+        queryset=Site.objects.none(), required=False, help_text=_("Empty: the whole provider.")
     )
 
     def __init__(self, *args: Any, sites: QuerySet[Site], **kwargs: Any) -> None:
@@ -419,7 +438,7 @@ class ExposureForm(PrefixedIds):
 
     law = forms.ChoiceField(choices=ExtraterritorialLaw.choices)
     basis = forms.ChoiceField(choices=Exposure.Basis.choices)
-    assessed_on = _date_field("Assessed on")
+    assessed_on = _date_field(_("Assessed on"))
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
@@ -430,8 +449,8 @@ class ApprovalForm(PrefixedIds):
 
     provider = forms.ModelChoiceField(queryset=Provider.objects.none(), required=False)
     site = SiteChoiceField(queryset=Site.objects.none(), required=False)
-    valid_from = _date_field("From")
-    valid_until = _date_field("Until", required=False, help_text="Empty: until revoked.")
+    valid_from = _date_field(_("From"))
+    valid_until = _date_field(_("Until"), required=False, help_text=_("Empty: until revoked."))
     conditions = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(
@@ -446,5 +465,5 @@ class ApprovalForm(PrefixedIds):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if (data.get("provider") is None) == (data.get("site") is None):
-            raise forms.ValidationError("Approve a provider or a site, one at a time.")
+            raise forms.ValidationError(_("Approve a provider or a site, one at a time."))
         return data

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from agreements.models import Dataset
 from consortia.models import Consortium, Jurisdiction, Motion, Organisation, User
@@ -44,20 +45,20 @@ class Provider(models.Model):
 
 
 class ExtraterritorialLaw(models.TextChoices):
-    US_CLOUD_ACT = "us_cloud_act", "US CLOUD Act"
-    US_FISA_702 = "us_fisa_702", "US FISA section 702"
-    CN_NATIONAL_INTELLIGENCE = "cn_national_intelligence", "PRC National Intelligence Law"
-    OTHER = "other", "Other"
+    US_CLOUD_ACT = "us_cloud_act", _("US CLOUD Act")
+    US_FISA_702 = "us_fisa_702", _("US FISA section 702")
+    CN_NATIONAL_INTELLIGENCE = "cn_national_intelligence", _("PRC National Intelligence Law")
+    OTHER = "other", _("Other")
 
 
 class Exposure(models.Model):
     """A provider's exposure to a foreign law that can reach data it holds, and why."""
 
     class Basis(models.TextChoices):
-        PARENT = "parent", "Parent company in that jurisdiction"
-        HEAD_OFFICE = "head_office", "Head office in that jurisdiction"
-        SUBSIDIARY = "subsidiary", "Subsidiary or branch in that jurisdiction"
-        CONTRACT = "contract", "Subcontractor or contract"
+        PARENT = "parent", _("Parent company in that jurisdiction")
+        HEAD_OFFICE = "head_office", _("Head office in that jurisdiction")
+        SUBSIDIARY = "subsidiary", _("Subsidiary or branch in that jurisdiction")
+        CONTRACT = "contract", _("Subcontractor or contract")
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="exposures")
     law = models.CharField(max_length=32, choices=ExtraterritorialLaw.choices)
@@ -76,12 +77,12 @@ class Exposure(models.Model):
 
 
 class Scheme(models.TextChoices):
-    SECNUMCLOUD = "secnumcloud", "SecNumCloud"
-    GAIA_X = "gaia_x", "Gaia-X label"
-    EUCS = "eucs", "EUCS"
-    ISO_27001 = "iso_27001", "ISO/IEC 27001"
-    C5 = "c5", "BSI C5"
-    OTHER = "other", "Other"
+    SECNUMCLOUD = "secnumcloud", _("SecNumCloud")
+    GAIA_X = "gaia_x", _("Gaia-X label")
+    EUCS = "eucs", _("EUCS")
+    ISO_27001 = "iso_27001", _("ISO/IEC 27001")
+    C5 = "c5", _("BSI C5")
+    OTHER = "other", _("Other")
 
 
 class Certification(models.Model):
@@ -214,14 +215,14 @@ class Approval(models.Model):
 
 
 class GPUType(models.TextChoices):
-    H100 = "H100", "NVIDIA H100"
-    H200 = "H200", "NVIDIA H200"
-    B200 = "B200", "NVIDIA B200"
-    GB200 = "GB200", "NVIDIA GB200"
-    A100 = "A100", "NVIDIA A100"
-    L40S = "L40S", "NVIDIA L40S"
-    MI300X = "MI300X", "AMD MI300X"
-    MI325X = "MI325X", "AMD MI325X"
+    H100 = "H100", _("NVIDIA H100")
+    H200 = "H200", _("NVIDIA H200")
+    B200 = "B200", _("NVIDIA B200")
+    GB200 = "GB200", _("NVIDIA GB200")
+    A100 = "A100", _("NVIDIA A100")
+    L40S = "L40S", _("NVIDIA L40S")
+    MI300X = "MI300X", _("AMD MI300X")
+    MI325X = "MI325X", _("AMD MI325X")
 
 
 class Pool(models.Model):
@@ -320,8 +321,8 @@ class Contribution(models.Model):
     """Money or GPU-hours a member puts into a pool. Its value sets the member's share."""
 
     class Kind(models.TextChoices):
-        CAPITAL = "capital", "Capital"
-        IN_KIND = "in_kind", "In kind (GPU-hours)"
+        CAPITAL = "capital", _("Capital")
+        IN_KIND = "in_kind", _("In kind (GPU-hours)")
 
     pool = models.ForeignKey(Pool, on_delete=models.PROTECT, related_name="contributions")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
@@ -370,13 +371,13 @@ class AllocationRequest(models.Model):
     """A member asking for GPUs of a pool over a time window, for a purpose."""
 
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", "Waiting for the board"
-        CHANGES_REQUESTED = "changes_requested", "Changes requested"
-        AWAITING_VOTE = "awaiting_vote", "Waiting for the steering committee's vote"
-        APPROVED = "approved", "Approved"
-        PARTLY_APPROVED = "partly_approved", "Partly approved"
-        REJECTED = "rejected", "Rejected"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        SUBMITTED = "submitted", _("Waiting for the board")
+        CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+        AWAITING_VOTE = "awaiting_vote", _("Waiting for the steering committee's vote")
+        APPROVED = "approved", _("Approved")
+        PARTLY_APPROVED = "partly_approved", _("Partly approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     OPEN = (Status.SUBMITTED, Status.CHANGES_REQUESTED, Status.AWAITING_VOTE)
 
@@ -457,8 +458,8 @@ class Reservation(models.Model):
     while one is added, and capacity cannot shrink under them)."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        RELEASED = "released", "Released"
+        ACTIVE = "active", _("Active")
+        RELEASED = "released", _("Released")
 
     pool = models.ForeignKey(Pool, on_delete=models.PROTECT, related_name="reservations")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
@@ -559,8 +560,8 @@ class FairShareAlert(models.Model):
     """A member using far more than its share, or starved far below it, while it lasts."""
 
     class Kind(models.TextChoices):
-        OVERUSE = "overuse", "Using more than its share"
-        STARVED = "starved", "Starved below its share"
+        OVERUSE = "overuse", _("Using more than its share")
+        STARVED = "starved", _("Starved below its share")
 
     pool = models.ForeignKey(Pool, on_delete=models.PROTECT, related_name="alerts")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")

@@ -17,6 +17,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alliance.auth import acting_user
@@ -86,7 +88,10 @@ def _pool_context(request: HttpRequest, pool: Pool, **bound: Any) -> dict[str, A
         "sites": selectors.pool_sites(pool),
         "series": series,
         "chart": charts.capacity_chart(
-            series, title=f"{pool.name}: capacity, reserved and used GPU-hours per day", today=today
+            series,
+            title=_("%(pool_name)s: capacity, reserved and used GPU-hours per day")
+            % {"pool_name": pool.name},
+            today=today,
         ),
         "first": first,
         "last": last,
@@ -95,7 +100,12 @@ def _pool_context(request: HttpRequest, pool: Pool, **bound: Any) -> dict[str, A
             start=start,
             end=end,
             now=timezone.now(),
-            title=f"{pool.name}: reservations from {first:%d %b %Y} to {last:%d %b %Y}",
+            title=_("%(pool_name)s: reservations from %(first)s to %(last)s")
+            % {
+                "pool_name": pool.name,
+                "first": format(first, "%d %b %Y"),
+                "last": format(last, "%d %b %Y"),
+            },
         ),
         "reservations": list(
             selectors.reservation_list(actor=user, pool=pool, start=timezone.now())
@@ -159,15 +169,16 @@ def pool_create(request: HttpRequest, consortium_pk: int) -> HttpResponse:
                 ),
             )
             if pool is not None:
-                messages.success(request, f"{pool.name} is set up.")
+                messages.success(request, _("%(pool_name)s is set up.") % {"pool_name": pool.name})
                 return redirect("compute:pool", pk=pool.pk)
     return render(
         request,
         "consortia/form.html",
         {
             "form": form,
-            "title": f"New GPU pool in {consortium.name}",
-            "submit": "Create the pool",
+            "title": _("New GPU pool in %(consortium_name)s")
+            % {"consortium_name": consortium.name},
+            "submit": _("Create the pool"),
             "cancel": reverse("consortia:detail", args=[consortium.pk]),
         },
         status=status,
@@ -185,7 +196,7 @@ def pool_settings(request: HttpRequest, pk: int) -> HttpResponseBase:
             lambda: pools.pool_update(actor=acting_user(request), pool=pool, **form.settings()),
         )
         if done is not None:
-            messages.success(request, "The pool's rules are saved.")
+            messages.success(request, _("The pool's rules are saved."))
             return redirect("compute:pool", pk=pool.pk)
     else:
         status = 400
@@ -214,8 +225,12 @@ def capacity_change(request: HttpRequest, pk: int) -> HttpResponseBase:
         if change is not None:
             messages.success(
                 request,
-                f"{change.site.name} has {change.gpus} GPUs from "
-                f"{change.effective_at:%d %b %Y %H:%M} UTC.",
+                _("%(site_name)s has %(gpus)s GPUs from %(effective_at)s UTC.")
+                % {
+                    "site_name": change.site.name,
+                    "gpus": change.gpus,
+                    "effective_at": format(change.effective_at, "%d %b %Y %H:%M"),
+                },
             )
             return redirect(reverse("compute:pool", args=[pool.pk]) + "#capacity-changes")
     else:
@@ -241,7 +256,9 @@ def contribution_create(request: HttpRequest, pk: int) -> HttpResponseBase:
         )
         if entry is not None:
             messages.success(
-                request, f"Contribution of {entry.organisation} recorded (counts {entry.value})."
+                request,
+                _("Contribution of %(organisation)s recorded (counts %(value)s).")
+                % {"organisation": entry.organisation, "value": entry.value},
             )
             return redirect(reverse("compute:pool", args=[pool.pk]) + "#contributions")
     else:
@@ -267,7 +284,12 @@ def loan_create(request: HttpRequest, pk: int) -> HttpResponseBase:
         if loan is not None:
             messages.success(
                 request,
-                f"{loan.gpu_hours} GPU-hours lent to {loan.borrower} from {loan.starts_on}.",
+                _("%(gpu_hours)s GPU-hours lent to %(borrower)s from %(starts_on)s.")
+                % {
+                    "gpu_hours": loan.gpu_hours,
+                    "borrower": loan.borrower,
+                    "starts_on": loan.starts_on,
+                },
             )
             return redirect(reverse("compute:pool", args=[pool.pk]) + "#loans")
     else:
@@ -285,7 +307,7 @@ def loan_cancel(request: HttpRequest, pk: int) -> HttpResponseBase:
         text = error.message if isinstance(error, ConflictError) else " ".join(error.messages)
         messages.error(request, text)
     else:
-        messages.success(request, "The loan is cancelled.")
+        messages.success(request, _("The loan is cancelled."))
     return redirect(reverse("compute:pool", args=[loan.pool_id]) + "#loans")
 
 
@@ -306,7 +328,7 @@ def capacity_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def reservations_csv(request: HttpRequest, pk: int) -> HttpResponse:
     pool = get_pool_for(request.user, pk)
-    _, _, start, end = _window()
+    _first, _last, start, end = _window()
     reservations = selectors.reservation_list(actor=request.user, pool=pool, start=start, end=end)
     return csv_response(
         f"pool-{pool.pk}-reservations.csv",
@@ -354,9 +376,19 @@ def usage_upload(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"{result.rows} row{'s' if result.rows != 1 else ''} recorded: "
-                    f"{result.created} new, {result.replaced} replaced "
-                    f"({result.total_gpu_hours} GPU-hours).",
+                    ngettext(
+                        "%(rows)s row recorded: %(created)s new, %(replaced)s replaced "
+                        "(%(total_gpu_hours)s GPU-hours).",
+                        "%(rows)s rows recorded: %(created)s new, %(replaced)s replaced "
+                        "(%(total_gpu_hours)s GPU-hours).",
+                        result.rows,
+                    )
+                    % {
+                        "rows": result.rows,
+                        "created": result.created,
+                        "replaced": result.replaced,
+                        "total_gpu_hours": result.total_gpu_hours,
+                    },
                 )
                 return redirect("compute:usage-upload", pk=pool.pk)
     return render(
@@ -394,7 +426,8 @@ def fair_share(request: HttpRequest, pk: int) -> HttpResponse:
             "consortium": pool.consortium,
             "rows": rows,
             "chart": charts.share_usage_chart(
-                _fair_share_rows(rows), title=f"{pool.name}: share and usage per member"
+                _fair_share_rows(rows),
+                title=_("%(pool_name)s: share and usage per member") % {"pool_name": pool.name},
             ),
             "alerts": list(
                 selectors.open_alerts(
@@ -469,7 +502,8 @@ def consortium_fair_share(request: HttpRequest, consortium_pk: int) -> HttpRespo
             "rows": rows,
             "chart": charts.share_usage_chart(
                 _fair_share_rows(rows),
-                title=f"{consortium.name}: share and usage per member, all pools",
+                title=_("%(consortium_name)s: share and usage per member, all pools")
+                % {"consortium_name": consortium.name},
             ),
             "alerts": list(selectors.open_alerts(actor=request.user, consortium_id=consortium.pk)),
             "csv_url": reverse("compute:consortium-fair-share", args=[consortium.pk])

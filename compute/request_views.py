@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -109,7 +110,11 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
                 ),
             )
             if created is not None:
-                messages.success(request, f"Request {created.number} is with the capacity board.")
+                messages.success(
+                    request,
+                    _("Request %(created_number)s is with the capacity board.")
+                    % {"created_number": created.number},
+                )
                 return redirect("compute:request", pk=created.pk)
     return render(
         request,
@@ -118,8 +123,9 @@ def request_create(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "pool": pool,
             "consortium": pool.consortium,
-            "title": f"Request {pool.gpu_type} GPUs of {pool.name}",
-            "submit": "Send to the capacity board",
+            "title": _("Request %(gpu_type)s GPUs of %(pool_name)s")
+            % {"gpu_type": pool.gpu_type, "pool_name": pool.name},
+            "submit": _("Send to the capacity board"),
             "cancel": reverse("compute:pool", args=[pool.pk]),
         },
         status=status,
@@ -191,13 +197,20 @@ def request_decide(request: HttpRequest, pk: int) -> HttpResponseBase:
             if decided.status == AllocationRequest.Status.AWAITING_VOTE:
                 messages.success(
                     request,
-                    f"Request {decided.number} is above the pool's vote threshold: motion "
-                    f"{decided.motion.number if decided.motion else ''} is open for the steering "
-                    "committee.",
+                    _(
+                        "Request %(number)s is above the pool's vote threshold: motion "
+                        "%(motion_number)s is open for the steering committee."
+                    )
+                    % {
+                        "number": decided.number,
+                        "motion_number": decided.motion.number if decided.motion else "",
+                    },
                 )
             else:
                 messages.success(
-                    request, f"Request {decided.number}: {decided.get_status_display().lower()}."
+                    request,
+                    _("Request %(number)s: %(status)s.")
+                    % {"number": decided.number, "status": decided.get_status_display().lower()},
                 )
             return redirect("compute:request", pk=allocation.pk)
     else:
@@ -239,7 +252,11 @@ def request_revise(request: HttpRequest, pk: int) -> HttpResponse:
                 ),
             )
             if revised is not None:
-                messages.success(request, f"Request {revised.number} is back with the board.")
+                messages.success(
+                    request,
+                    _("Request %(revised_number)s is back with the board.")
+                    % {"revised_number": revised.number},
+                )
                 return redirect("compute:request", pk=allocation.pk)
     return render(
         request,
@@ -248,8 +265,9 @@ def request_revise(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "pool": allocation.pool,
             "consortium": allocation.consortium,
-            "title": f"Revise request {allocation.number}",
-            "submit": "Send the revised request",
+            "title": _("Revise request %(allocation_number)s")
+            % {"allocation_number": allocation.number},
+            "submit": _("Send the revised request"),
             "cancel": reverse("compute:request", args=[allocation.pk]),
             "allocation": allocation,
         },
@@ -276,7 +294,7 @@ def request_withdraw(request: HttpRequest, pk: int) -> HttpResponseBase:
     _run(
         request,
         lambda: allocations.request_withdraw(actor=acting_user(request), request=allocation),
-        f"Request {allocation.number} is withdrawn.",
+        _("Request %(allocation_number)s is withdrawn.") % {"allocation_number": allocation.number},
     )
     return redirect("compute:request", pk=allocation.pk)
 
@@ -292,6 +310,7 @@ def reservation_release(request: HttpRequest, pk: int) -> HttpResponseBase:
             reservation=reservation,
             reason=request.POST.get("reason", ""),
         ),
-        f"{reservation.gpus} GPUs at {reservation.site.name} are released.",
+        _("%(gpus)s GPUs at %(site_name)s are released.")
+        % {"gpus": reservation.gpus, "site_name": reservation.site.name},
     )
     return redirect(reverse("compute:request", args=[reservation.request_id]) + "#reservations")

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from consortia import permissions, services
 from consortia.models import (
@@ -25,11 +26,11 @@ class ConsortiumCreateForm(forms.Form):
     name = forms.CharField(max_length=200)
     partnership_model = forms.ModelChoiceField(
         queryset=PartnershipModel.objects.all(),
-        help_text="Sets defaults for governance, agreements and risks; never hard limits.",
+        help_text=_("Sets defaults for governance, agreements and risks; never hard limits."),
     )
     home_jurisdiction = forms.ModelChoiceField(
         queryset=Jurisdiction.objects.order_by("-kind", "name"),
-        help_text="The territory the consortium's data and rights stay in: a bloc or a country.",
+        help_text=_("The territory the consortium's data and rights stay in: a bloc or a country."),
     )
     charter = forms.CharField(widget=forms.Textarea, required=False)
 
@@ -81,7 +82,9 @@ class InviteForm(forms.Form):
         to_field_name="name",
         widget=forms.TextInput(attrs={"list": "organisation-options", "autocomplete": "off"}),
         error_messages={
-            "invalid_choice": "No registered organisation outside this consortium has that exact name."
+            "invalid_choice": _(
+                "No registered organisation outside this consortium has that exact name."
+            )
         },
     )
     voting_weight = forms.DecimalField(max_digits=9, decimal_places=4, min_value=0, initial=1)
@@ -102,7 +105,9 @@ def invitable_organisations(consortium: Consortium) -> Any:
 
 class AdmitForm(forms.Form):
     joined_on = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), help_text="Today if empty."
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Today if empty."),
     )
 
 

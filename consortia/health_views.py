@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from alliance.auth import acting_user
@@ -38,5 +39,5 @@ def health_record(request: HttpRequest, pk: int) -> HttpResponseBase:
     """Keep today's result in the history now, rather than at the next daily run."""
     consortium = permissions.get_consortium_for(request.user, pk)
     health.record_on_demand(actor=acting_user(request), consortium=consortium)
-    messages.success(request, "The check ran; its result is in the history.")
+    messages.success(request, _("The check ran; its result is in the history."))
     return redirect("consortia:health", pk=consortium.pk)

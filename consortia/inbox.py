@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 
 from consortia.models import Consortium, User
 
@@ -29,16 +30,16 @@ class Notification(models.Model):
     Unread while ``read_at`` is null."""
 
     class Kind(models.TextChoices):
-        MOTION_OPENED = "motion_opened", "Motion opened"
-        MOTION_CLOSING = "motion_closing", "Motion closing soon"
-        MOTION_CLOSED = "motion_closed", "Motion closed"
-        ALLOCATION_SUBMITTED = "allocation_submitted", "Capacity request submitted"
-        ALLOCATION_DECIDED = "allocation_decided", "Capacity request decided"
-        FAIR_SHARE_ALERT = "fair_share_alert", "Fair-share alert"
-        SIGNATURE_REQUESTED = "signature_requested", "Signature requested"
-        AGREEMENT_SIGNED = "agreement_signed", "Agreement signed by every party"
-        SIGNATURE_DECLINED = "signature_declined", "Signature declined"
-        COMPLIANCE_FINDING = "compliance_finding", "Compliance finding"
+        MOTION_OPENED = "motion_opened", _("Motion opened")
+        MOTION_CLOSING = "motion_closing", _("Motion closing soon")
+        MOTION_CLOSED = "motion_closed", _("Motion closed")
+        ALLOCATION_SUBMITTED = "allocation_submitted", _("Capacity request submitted")
+        ALLOCATION_DECIDED = "allocation_decided", _("Capacity request decided")
+        FAIR_SHARE_ALERT = "fair_share_alert", _("Fair-share alert")
+        SIGNATURE_REQUESTED = "signature_requested", _("Signature requested")
+        AGREEMENT_SIGNED = "agreement_signed", _("Agreement signed by every party")
+        SIGNATURE_DECLINED = "signature_declined", _("Signature declined")
+        COMPLIANCE_FINDING = "compliance_finding", _("Compliance finding")
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     consortium = models.ForeignKey(
@@ -73,9 +74,9 @@ class Notification(models.Model):
 
 
 class EmailCadence(models.TextChoices):
-    EACH = "each", "Each notification, as it happens"
-    DAILY = "daily", "One daily digest of what I have not read"
-    OFF = "off", "No e-mail: the inbox only"
+    EACH = "each", _("Each notification, as it happens")
+    DAILY = "daily", _("One daily digest of what I have not read")
+    OFF = "off", _("No e-mail: the inbox only")
 
 
 class NotificationSettings(models.Model):

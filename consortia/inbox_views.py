@@ -10,6 +10,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -54,7 +56,15 @@ def inbox_read(request: HttpRequest, pk: int) -> HttpResponseBase:
 @require_POST
 def inbox_read_all(request: HttpRequest) -> HttpResponseBase:
     marked = inbox.mark_read(acting_user(request), "all")
-    messages.success(request, f"{marked} notification{'s' if marked != 1 else ''} marked as read.")
+    messages.success(
+        request,
+        ngettext(
+            "%(marked)s notification marked as read.",
+            "%(marked)s notifications marked as read.",
+            marked,
+        )
+        % {"marked": marked},
+    )
     return redirect("consortia:inbox")
 
 
@@ -67,17 +77,19 @@ def inbox_open(request: HttpRequest, pk: int) -> HttpResponseBase:
     notification = inbox.get_notification_for(user, pk)
     inbox.mark_read(user, [notification.pk])
     if not inbox.is_local_path(notification.url):
-        messages.error(request, "This notification's link does not lead to a page of Alliance.")
+        messages.error(request, _("This notification's link does not lead to a page of Alliance."))
         return redirect("consortia:inbox")
     return redirect(notification.url)
 
 
 class EmailCadenceForm(forms.Form):
     email_cadence = forms.ChoiceField(
-        label="Notifications by e-mail",
+        label=gettext_lazy("Notifications by e-mail"),
         choices=inbox.EmailCadence.choices,
         widget=forms.RadioSelect,
-        help_text="The inbox always keeps every notification; this only changes the e-mail.",
+        help_text=gettext_lazy(
+            "The inbox always keeps every notification; this only changes the e-mail."
+        ),
     )
 
 
@@ -92,15 +104,18 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         cadence = form.cleaned_data["email_cadence"]
         inbox.email_cadence_set(user, cadence)
-        messages.success(request, f"E-mail notifications: {inbox.EmailCadence(cadence).label}.")
+        messages.success(
+            request,
+            _("E-mail notifications: %(choice)s.") % {"choice": inbox.EmailCadence(cadence).label},
+        )
         return redirect("consortia:inbox")
     return render(
         request,
         "consortia/form.html",
         {
             "form": form,
-            "title": "E-mail notifications",
-            "submit": "Save",
+            "title": _("E-mail notifications"),
+            "submit": _("Save"),
             "cancel": reverse("consortia:inbox"),
         },
         status=400 if form.errors else 200,

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alliance.auth import acting_user
@@ -38,7 +39,7 @@ def meeting_list(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, "The meeting is recorded; write its minutes here.")
+            messages.success(request, _("The meeting is recorded; write its minutes here."))
             return redirect("consortia:meeting", pk=meeting.pk)
     meetings = meeting_selectors.visible_meetings(request.user).filter(consortium=consortium)
     return render(
@@ -87,7 +88,7 @@ def meeting_minutes(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, "Minutes saved.")
+            messages.success(request, _("Minutes saved."))
             return redirect("consortia:meeting", pk=meeting.pk)
     return render(
         request,
@@ -113,7 +114,9 @@ def meeting_propose(request: HttpRequest, pk: int) -> HttpResponse:
             apply_service_errors(form, error)
         else:
             messages.success(
-                request, f"The minutes are before the committee as motion {motion.number}."
+                request,
+                _("The minutes are before the committee as motion %(motion_number)s.")
+                % {"motion_number": motion.number},
             )
             return redirect("consortia:motion", pk=motion.pk)
     return render(

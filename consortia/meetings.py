@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from consortia.models import Consortium, Motion, Organisation, User
 
 
 class Meeting(models.Model):
     class MinutesStatus(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PROPOSED = "proposed", "Put to the committee"
-        APPROVED = "approved", "Approved"
+        DRAFT = "draft", _("Draft")
+        PROPOSED = "proposed", _("Put to the committee")
+        APPROVED = "approved", _("Approved")
 
     consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="meetings")
     title = models.CharField(max_length=300)

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from consortia.querysets import (
@@ -34,8 +35,8 @@ class Jurisdiction(models.Model):
     """
 
     class Kind(models.TextChoices):
-        COUNTRY = "country", "Country"
-        BLOC = "bloc", "Bloc"
+        COUNTRY = "country", _("Country")
+        BLOC = "bloc", _("Bloc")
 
     code = models.CharField(
         primary_key=True,
@@ -104,9 +105,9 @@ class PartnershipModel(models.Model):
     """
 
     class Complexity(models.TextChoices):
-        LOW = "low", "Low"
-        MEDIUM = "medium", "Medium"
-        HIGH = "high", "High"
+        LOW = "low", _("Low")
+        MEDIUM = "medium", _("Medium")
+        HIGH = "high", _("High")
 
     code = models.SlugField(primary_key=True, max_length=32)
     name = models.CharField(max_length=100, unique=True)
@@ -150,9 +151,9 @@ class Organisation(models.Model):
     """A legal entity that can join consortia: a company, a research institution or a public body."""
 
     class Kind(models.TextChoices):
-        COMPANY = "company", "Company"
-        RESEARCH = "research", "Research institution"
-        PUBLIC_BODY = "public_body", "Public body"
+        COMPANY = "company", _("Company")
+        RESEARCH = "research", _("Research institution")
+        PUBLIC_BODY = "public_body", _("Public body")
 
     name = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -242,10 +243,10 @@ class Consortium(models.Model):
     """A partnership bound to a home jurisdiction, run under one partnership model."""
 
     class Status(models.TextChoices):
-        FORMING = "forming", "Forming"
-        OPERATIONAL = "operational", "Operational"
-        DISSOLVING = "dissolving", "Dissolving"
-        DISSOLVED = "dissolved", "Dissolved"
+        FORMING = "forming", _("Forming")
+        OPERATIONAL = "operational", _("Operational")
+        DISSOLVING = "dissolving", _("Dissolving")
+        DISSOLVED = "dissolved", _("Dissolved")
 
     name = models.CharField(max_length=200, unique=True)
     partnership_model = models.ForeignKey(
@@ -292,10 +293,10 @@ class Membership(models.Model):
     """An organisation's place in a consortium: invited, active, suspended or removed."""
 
     class Status(models.TextChoices):
-        INVITED = "invited", "Invited"
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        REMOVED = "removed", "Removed"
+        INVITED = "invited", _("Invited")
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        REMOVED = "removed", _("Removed")
 
     consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="memberships")
     organisation = models.ForeignKey(
@@ -353,13 +354,13 @@ class Membership(models.Model):
 class Role(models.TextChoices):
     """What a person does for a consortium. Observers and auditors read; the chair runs it."""
 
-    CHAIR = "chair", "Chair"
-    STEERING_MEMBER = "steering_member", "Steering-committee member"
-    LEGAL = "legal", "Legal"
-    TECHNICAL = "technical", "Technical"
-    CAPACITY_BOARD = "capacity_board", "Capacity board"
-    AUDITOR = "auditor", "Auditor"
-    OBSERVER = "observer", "Observer"
+    CHAIR = "chair", _("Chair")
+    STEERING_MEMBER = "steering_member", _("Steering-committee member")
+    LEGAL = "legal", _("Legal")
+    TECHNICAL = "technical", _("Technical")
+    CAPACITY_BOARD = "capacity_board", _("Capacity board")
+    AUDITOR = "auditor", _("Auditor")
+    OBSERVER = "observer", _("Observer")
 
 
 class RoleAssignment(models.Model):
@@ -409,15 +410,15 @@ class ConsortiumGroupObjectPermission(GroupObjectPermissionBase):
 
 
 class MotionKind(models.TextChoices):
-    ADMIT_MEMBER = "admit_member", "Admit a member"
-    SUSPEND_MEMBER = "suspend_member", "Suspend a member"
-    REMOVE_MEMBER = "remove_member", "Remove a member"
-    APPROVE_AGREEMENT = "approve_agreement", "Approve an agreement version"
-    APPROVE_ALLOCATION = "approve_allocation", "Approve an allocation request"
-    APPROVE_PROVIDER = "approve_provider", "Approve a provider or site"
-    AMEND_CHARTER = "amend_charter", "Amend the charter"
-    APPROVE_MINUTES = "approve_minutes", "Approve meeting minutes"
-    GENERAL = "general", "General resolution"
+    ADMIT_MEMBER = "admit_member", _("Admit a member")
+    SUSPEND_MEMBER = "suspend_member", _("Suspend a member")
+    REMOVE_MEMBER = "remove_member", _("Remove a member")
+    APPROVE_AGREEMENT = "approve_agreement", _("Approve an agreement version")
+    APPROVE_ALLOCATION = "approve_allocation", _("Approve an allocation request")
+    APPROVE_PROVIDER = "approve_provider", _("Approve a provider or site")
+    AMEND_CHARTER = "amend_charter", _("Amend the charter")
+    APPROVE_MINUTES = "approve_minutes", _("Approve meeting minutes")
+    GENERAL = "general", _("General resolution")
 
 
 class Motion(models.Model):
@@ -426,10 +427,10 @@ class Motion(models.Model):
     carries out its effect through the owning app's handler in the closing transaction."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        PASSED = "passed", "Passed"
-        FAILED = "failed", "Failed"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        OPEN = "open", _("Open")
+        PASSED = "passed", _("Passed")
+        FAILED = "failed", _("Failed")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     consortium = models.ForeignKey(Consortium, on_delete=models.PROTECT, related_name="motions")
     number = models.PositiveIntegerField()
@@ -528,9 +529,9 @@ class Vote(models.Model):
     holder. Changing a vote adds a row and marks the previous one superseded: history stays."""
 
     class Choice(models.TextChoices):
-        FOR = "for", "For"
-        AGAINST = "against", "Against"
-        ABSTAIN = "abstain", "Abstain"
+        FOR = "for", _("For")
+        AGAINST = "against", _("Against")
+        ABSTAIN = "abstain", _("Abstain")
 
     motion = models.ForeignKey(Motion, on_delete=models.PROTECT, related_name="votes")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")

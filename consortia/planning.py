@@ -17,6 +17,7 @@ import datetime
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 SCALE_MIN, SCALE_MAX = 1, 5
 
@@ -26,18 +27,18 @@ class Risk(models.Model):
     done about it. ``from_model`` marks the risks seeded from the partnership model."""
 
     class Category(models.TextChoices):
-        LEGAL = "legal", "Legal and IP"
-        GOVERNANCE = "governance", "Governance"
-        SECURITY = "security", "Security"
-        PRIVACY = "privacy", "Privacy"
-        OPERATIONAL = "operational", "Operational"
-        FINANCIAL = "financial", "Financial"
+        LEGAL = "legal", _("Legal and IP")
+        GOVERNANCE = "governance", _("Governance")
+        SECURITY = "security", _("Security")
+        PRIVACY = "privacy", _("Privacy")
+        OPERATIONAL = "operational", _("Operational")
+        FINANCIAL = "financial", _("Financial")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        MITIGATED = "mitigated", "Mitigated"
-        ACCEPTED = "accepted", "Accepted"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        MITIGATED = "mitigated", _("Mitigated")
+        ACCEPTED = "accepted", _("Accepted")
+        CLOSED = "closed", _("Closed")
 
     consortium = models.ForeignKey(
         "consortia.Consortium", on_delete=models.CASCADE, related_name="risks"

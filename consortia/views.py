@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -104,11 +105,12 @@ def consortium_create(request: HttpRequest) -> HttpResponse:
         ConsortiumCreateForm(request.POST or None),
         save=lambda data: services.consortium_create(actor=acting_user(request), **data),
         done=lambda consortium: (
-            f"{consortium.name} is founded; you chair it.",
+            _("%(consortium_name)s is founded; you chair it.")
+            % {"consortium_name": consortium.name},
             reverse("consortia:detail", args=[consortium.pk]),
         ),
-        title="Found a consortium",
-        submit="Found consortium",
+        title=_("Found a consortium"),
+        submit=_("Found consortium"),
         cancel=reverse("consortia:list"),
     )
 
@@ -175,9 +177,9 @@ def consortium_edit(request: HttpRequest, pk: int) -> HttpResponse:
         save=lambda data: services.consortium_update(
             actor=acting_user(request), consortium=consortium, **data
         ),
-        done=lambda _: ("Changes saved.", detail),
-        title=f"Edit {consortium.name}",
-        submit="Save changes",
+        done=lambda _saved: (_("Changes saved."), detail),
+        title=_("Edit %(consortium_name)s") % {"consortium_name": consortium.name},
+        submit=_("Save changes"),
         cancel=detail,
     )
 
@@ -197,7 +199,11 @@ def consortium_transition(request: HttpRequest, pk: int) -> HttpResponseBase:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, f"{consortium.name} is now {form.cleaned_data['status']}.")
+            messages.success(
+                request,
+                _("%(consortium_name)s is now %(status)s.")
+                % {"consortium_name": consortium.name, "status": form.cleaned_data["status"]},
+            )
             return redirect("consortia:detail", pk=consortium.pk)
     consortium = selectors.consortium_detail(actor=acting_user(request), pk=pk)
     return render(
@@ -224,7 +230,9 @@ def membership_invite(request: HttpRequest, pk: int) -> HttpResponseBase:
             apply_service_errors(form, error)
         else:
             messages.success(
-                request, f"{membership.organisation} is invited; its administrators are notified."
+                request,
+                _("%(organisation)s is invited; its administrators are notified.")
+                % {"organisation": membership.organisation},
             )
             return _after_people_change(request, consortium.pk)
     return _after_people_change(request, consortium.pk, invite_form=form)
@@ -302,7 +310,11 @@ def role_assign(request: HttpRequest, pk: int) -> HttpResponseBase:
         else:
             messages.success(
                 request,
-                f"{assignment.user.display_name} is now {assignment.get_role_display().lower()}.",
+                _("%(display_name)s is now %(role)s.")
+                % {
+                    "display_name": assignment.user.display_name,
+                    "role": assignment.get_role_display().lower(),
+                },
             )
             return _after_people_change(request, consortium.pk)
     return _after_people_change(request, consortium.pk, role_form=form)
@@ -322,7 +334,11 @@ def role_revoke(request: HttpRequest, pk: int) -> HttpResponseBase:
     else:
         messages.success(
             request,
-            f"{assignment.user.display_name} is no longer {assignment.get_role_display().lower()}.",
+            _("%(display_name)s is no longer %(role)s.")
+            % {
+                "display_name": assignment.user.display_name,
+                "role": assignment.get_role_display().lower(),
+            },
         )
     return _after_people_change(request, assignment.consortium_id)
 
@@ -341,7 +357,12 @@ def chair_hand_over(request: HttpRequest, pk: int) -> HttpResponseBase:
             apply_service_errors(form, error)
         else:
             messages.success(
-                request, f"{assignment.user.display_name} now chairs {consortium.name}."
+                request,
+                _("%(display_name)s now chairs %(consortium_name)s.")
+                % {
+                    "display_name": assignment.user.display_name,
+                    "consortium_name": consortium.name,
+                },
             )
             return _after_people_change(request, consortium.pk)
     return _after_people_change(request, consortium.pk, chair_form=form)
@@ -406,9 +427,9 @@ def organisation_edit(request: HttpRequest, pk: int) -> HttpResponse:
         save=lambda data: services.organisation_update(
             actor=acting_user(request), organisation=organisation, **data
         ),
-        done=lambda _: ("Changes saved.", detail),
-        title=f"Edit {organisation.name}",
-        submit="Save changes",
+        done=lambda _saved: (_("Changes saved."), detail),
+        title=_("Edit %(organisation_name)s") % {"organisation_name": organisation.name},
+        submit=_("Save changes"),
         cancel=detail,
     )
 
@@ -425,7 +446,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
             f"{organisation.name} is registered.",
             reverse("consortia:organisation-detail", args=[organisation.pk]),
         ),
-        title="Register an organisation",
-        submit="Register",
+        title=_("Register an organisation"),
+        submit=_("Register"),
         cancel=reverse("consortia:organisation-list"),
     )

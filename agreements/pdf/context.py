@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 from django.utils.safestring import SafeString, mark_safe
+from django_stubs_ext import StrOrPromise
 
 from agreements import content
 from agreements import terms as usage_terms
@@ -73,7 +74,7 @@ class VersionDocument:
     agreement: Agreement
     version: AgreementVersion
     status: str
-    status_label: str
+    status_label: StrOrPromise  # rendered lazily, in the PDF's language (agreements.pdf.render)
     is_final: bool
     content_hash: str
     hash_is_fixed: bool

@@ -11,7 +11,9 @@ import mimetypes
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils import translation
 from weasyprint import HTML, Attachment
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
@@ -54,6 +56,13 @@ def _associate_each_file_once(document: Any, pdf: Any) -> None:
 
 
 def _html(document: VersionDocument) -> str:
+    # The agreement is a document of record: a draft downloaded by a French-speaking member and
+    # the copy sealed by the worker must read the same, so it renders in the default language.
+    with translation.override(settings.LANGUAGE_CODE):
+        return _render(document)
+
+
+def _render(document: VersionDocument) -> str:
     return render_to_string(
         TEMPLATE,
         {

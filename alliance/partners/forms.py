@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from alliance.partners import selectors
 from alliance.partners.catalogue import SCOPES
@@ -13,25 +14,27 @@ from consortia.models import Consortium, Organisation
 
 
 class ClientForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What the client is, e.g. “Partner portal”.")
+    name = forms.CharField(
+        max_length=100, help_text=_("What the client is, e.g. “Partner portal”.")
+    )
     consortia = forms.ModelMultipleChoiceField(
         queryset=Consortium.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        help_text="The client sees and does nothing outside these.",
+        help_text=_("The client sees and does nothing outside these."),
     )
     scopes = forms.MultipleChoiceField(
         choices=[(scope, f"{scope} — {label}") for scope, label in SCOPES.items()],
         widget=forms.CheckboxSelectMultiple,
-        help_text="Scopes narrow: the client also needs the rights its roles give.",
+        help_text=_("Scopes narrow: the client also needs the rights its roles give."),
     )
     allowed_networks = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Allowed networks",
-        help_text="One address or CIDR block per line (e.g. 192.0.2.0/24). Empty: any address.",
+        label=_("Allowed networks"),
+        help_text=_("One address or CIDR block per line (e.g. 192.0.2.0/24). Empty: any address."),
     )
     expires_on = forms.DateField(
-        label="Expires on", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("Expires on"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:

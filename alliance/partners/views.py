@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alliance.auth import acting_user
@@ -90,12 +91,14 @@ def client_create(request: HttpRequest, org_pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, "Client created. Copy its secret now: it is not shown again.")
+            messages.success(
+                request, _("Client created. Copy its secret now: it is not shown again.")
+            )
             return _detail(request, organisation, partner, secret)
     return render(
         request,
         "partners/form.html",
-        {"organisation": organisation, "form": form, "title": "New API client"},
+        {"organisation": organisation, "form": form, "title": _("New API client")},
     )
 
 
@@ -125,7 +128,7 @@ def client_edit(request: HttpRequest, org_pk: int, pk: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             messages.success(
-                request, "Client updated. Its tokens were ended; it asks for new ones."
+                request, _("Client updated. Its tokens were ended; it asks for new ones.")
             )
             return redirect("partners:detail", organisation.pk, partner.pk)
     return render(
@@ -134,7 +137,7 @@ def client_edit(request: HttpRequest, org_pk: int, pk: int) -> HttpResponse:
         {
             "organisation": organisation,
             "form": form,
-            "title": f"Edit {partner.name}",
+            "title": _("Edit %(partner_name)s") % {"partner_name": partner.name},
             "client": partner,
         },
     )
@@ -150,7 +153,7 @@ def client_rotate(request: HttpRequest, org_pk: int, pk: int) -> HttpResponseBas
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("partners:detail", organisation.pk, partner.pk)
-    messages.success(request, "New secret issued. The old one and its tokens no longer work.")
+    messages.success(request, _("New secret issued. The old one and its tokens no longer work."))
     return _detail(request, organisation, partner, secret)
 
 
@@ -160,5 +163,9 @@ def client_revoke(request: HttpRequest, org_pk: int, pk: int) -> HttpResponseBas
     organisation = _organisation_for_admin(request, org_pk)
     partner = _client(organisation, pk)
     services.client_revoke(actor=acting_user(request), partner=partner)
-    messages.success(request, f"{partner.name} is revoked: it can no longer obtain or use tokens.")
+    messages.success(
+        request,
+        _("%(partner_name)s is revoked: it can no longer obtain or use tokens.")
+        % {"partner_name": partner.name},
+    )
     return redirect("partners:detail", organisation.pk, partner.pk)

@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from requests import RequestException
 
 from alliance.auth import acting_user
@@ -56,7 +57,7 @@ def refusal_response(
         reason=refusal.reason,
         subject=subject,
     )
-    messages.error(request, f"Single sign-on refused: {refusal.message}")
+    messages.error(request, _("Single sign-on refused: %(message)s") % {"message": refusal.message})
     if linking and request.user.is_authenticated:
         return redirect("sso:link")
     return redirect("login")
@@ -69,22 +70,24 @@ def _refusal_of_error(
     if isinstance(exception, SignInCheckError):
         return SignInRefusedError(str(exception), reason=detail)
     if error == AuthError.CANCELLED:
-        return SignInRefusedError("You cancelled the sign-in at your provider.", reason=detail)
+        return SignInRefusedError(_("You cancelled the sign-in at your provider."), reason=detail)
     if not state_known:
         return SignInRefusedError(
-            "This answer does not match a sign-in started here (it may have expired or been "
-            "altered). Please start again.",
+            _(
+                "This answer does not match a sign-in started here (it may have expired or been "
+                "altered). Please start again."
+            ),
             reason=f"unknown or mismatched state; {detail}",
         )
     if isinstance(exception, RequestException):
         return SignInRefusedError(
-            "Your organisation's provider could not be reached.", reason=detail
+            _("Your organisation's provider could not be reached."), reason=detail
         )
     if isinstance(exception, OAuth2Error):
         return SignInRefusedError(
-            "Your organisation's provider did not complete the sign-in.", reason=detail
+            _("Your organisation's provider did not complete the sign-in."), reason=detail
         )
-    return SignInRefusedError("The provider's answer was not accepted.", reason=detail)
+    return SignInRefusedError(_("The provider's answer was not accepted."), reason=detail)
 
 
 class OrganisationProviderAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]
@@ -109,7 +112,7 @@ class OrganisationProviderAdapter(DefaultSocialAccountAdapter):  # type: ignore[
         try:
             if identity_provider is None:
                 raise SignInRefusedError(
-                    "Single sign-on for this organisation is turned off.",
+                    _("Single sign-on for this organisation is turned off."),
                     reason="provider disabled or removed during the sign-in",
                 )
             if linking:
@@ -120,7 +123,7 @@ class OrganisationProviderAdapter(DefaultSocialAccountAdapter):  # type: ignore[
                 )
             else:
                 raise SignInRefusedError(
-                    "This kind of sign-in is not offered.",
+                    _("This kind of sign-in is not offered."),
                     reason=f"process {sociallogin.state.get('process')!r}",
                 )
         except SignInRefusedError as refusal:
@@ -140,7 +143,7 @@ class OrganisationProviderAdapter(DefaultSocialAccountAdapter):  # type: ignore[
     ) -> None:
         if not request.user.is_authenticated:
             raise SignInRefusedError(
-                "Sign in first, then link your account.", reason="link without a session"
+                _("Sign in first, then link your account."), reason="link without a session"
             )
         services.sso_link_create(
             actor=acting_user(request),
@@ -149,8 +152,8 @@ class OrganisationProviderAdapter(DefaultSocialAccountAdapter):  # type: ignore[
         )
         messages.success(
             request,
-            "Your account is linked: you can now sign in through "
-            f"{identity_provider.organisation}'s provider.",
+            _("Your account is linked: you can now sign in through %(organisation)s's provider.")
+            % {"organisation": identity_provider.organisation},
         )
         # The link is made; allauth's own connect step (and its pages) are not needed.
         raise ImmediateHttpResponse(redirect("sso:link"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from alliance.sso.models import IdentityProvider
 from alliance.sso.services import ProviderSettings
@@ -13,36 +14,40 @@ from alliance.sso.services import ProviderSettings
 class ProviderForm(forms.Form):
     issuer = forms.CharField(
         max_length=255,
-        help_text="Your provider's issuer identifier, exactly as its discovery document gives it "
-        "(https://…; Alliance reads the issuer followed by /.well-known/openid-configuration).",
+        help_text=_(
+            "Your provider's issuer identifier, exactly as its discovery document gives it "
+            "(https://…; Alliance reads the issuer followed by /.well-known/openid-configuration)."
+        ),
     )
     client_id = forms.CharField(
         max_length=191,
-        label="Client id",
-        help_text="The client id your provider issued to Alliance.",
+        label=_("Client id"),
+        help_text=_("The client id your provider issued to Alliance."),
     )
     client_secret = forms.CharField(
         max_length=191,
         required=False,
-        label="Client secret",
+        label=_("Client secret"),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     email_domains = forms.CharField(
         required=False,
-        label="E-mail domains",
+        label=_("E-mail domains"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line. People who type an address at one of them on the sign-in page "
-        "are sent to your provider, and your provider may then sign in only people whose "
-        "confirmed address is at one of them. Leave empty to accept whoever your provider "
-        "signs in (people then use the organisation's sign-in link).",
+        help_text=_(
+            "One per line. People who type an address at one of them on the sign-in page "
+            "are sent to your provider, and your provider may then sign in only people whose "
+            "confirmed address is at one of them. Leave empty to accept whoever your provider "
+            "signs in (people then use the organisation's sign-in link)."
+        ),
     )
     is_enabled = forms.BooleanField(
-        required=False, initial=True, label="People may sign in through this provider"
+        required=False, initial=True, label=_("People may sign in through this provider")
     )
     auto_create_accounts = forms.BooleanField(
         required=False,
-        label="Create an account for someone the provider signs in who has none",
-        help_text="Off: only people whose account is already linked may sign in.",
+        label=_("Create an account for someone the provider signs in who has none"),
+        help_text=_("Off: only people whose account is already linked may sign in."),
     )
 
     def __init__(
@@ -66,7 +71,7 @@ class ProviderForm(forms.Form):
         secret = self.fields["client_secret"]
         if identity_provider is None:
             secret.required = True
-            secret.help_text = "The client secret your provider issued to Alliance."
+            secret.help_text = _("The client secret your provider issued to Alliance.")
         else:
             secret.help_text = (
                 "Stored and not shown again. Leave empty to keep it; type a new one to replace it."

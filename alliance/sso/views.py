@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from requests import RequestException
 
@@ -45,7 +46,7 @@ def _discovery_refusal(error: Exception) -> SignInRefusedError:
     if isinstance(error, SignInCheckError):
         return SignInRefusedError(str(error), reason=f"discovery: {error}")
     return SignInRefusedError(
-        "Your organisation's provider could not be reached.", reason=f"discovery: {error!r}"
+        _("Your organisation's provider could not be reached."), reason=f"discovery: {error!r}"
     )
 
 
@@ -90,8 +91,10 @@ def sign_in_start(request: HttpRequest) -> HttpResponse:
     if identity_provider is None:
         messages.error(
             request,
-            "No organisation signs in here with addresses at that domain. Sign in with your "
-            "Alliance username and password, or use your organisation's sign-in link.",
+            _(
+                "No organisation signs in here with addresses at that domain. Sign in with your "
+                "Alliance username and password, or use your organisation's sign-in link."
+            ),
         )
         login = reverse("login")
         return redirect(f"{login}?{urlencode({'next': next_url})}" if next_url else login)
@@ -131,7 +134,7 @@ def provider_callback(request: HttpRequest, provider_id: str) -> HttpResponseBas
         return refusal_response(
             request,
             SignInRefusedError(
-                "Single sign-on for this organisation is turned off.",
+                _("Single sign-on for this organisation is turned off."),
                 reason="callback for a disabled or unknown provider",
             ),
             provider_id=provider_id[:64],
@@ -190,7 +193,7 @@ def provider_settings(request: HttpRequest, org_pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, "Single sign-on settings saved.")
+            messages.success(request, _("Single sign-on settings saved."))
             return redirect("sso:settings", organisation.pk)
     provider_id = provider_id_for(organisation.pk)
     return render(

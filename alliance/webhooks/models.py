@@ -15,6 +15,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from consortia.models import Consortium, Organisation
 
@@ -141,10 +142,10 @@ class Message(models.Model):
     delivered, failed (refused without retry) or given up (retries exhausted)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
-        GAVE_UP = "gave_up", "Gave up"
+        PENDING = "pending", _("Pending")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        GAVE_UP = "gave_up", _("Gave up")
 
     # No index of their own on the two foreign keys: (endpoint, event) is unique, which
     # indexes the endpoint, and nothing looks messages up by event. Every index is written

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alliance.auth import acting_user
@@ -102,7 +103,7 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
             apply_service_errors(form, error)
         else:
             messages.success(
-                request, "Endpoint registered. Copy its secret now: it is not shown again."
+                request, _("Endpoint registered. Copy its secret now: it is not shown again.")
             )
             return _endpoint_page(request, endpoint, secret=secret)
     return render(
@@ -110,8 +111,8 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
         "webhooks/endpoint_form.html",
         {
             "form": form,
-            "title": "New webhook endpoint",
-            "submit": "Register endpoint",
+            "title": _("New webhook endpoint"),
+            "submit": _("Register endpoint"),
             "cancel": reverse("webhooks:endpoints"),
         },
         status=400 if form.errors else 200,
@@ -142,15 +143,15 @@ def endpoint_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, "Endpoint saved.")
+            messages.success(request, _("Endpoint saved."))
             return redirect("webhooks:endpoint", pk=endpoint.pk)
     return render(
         request,
         "webhooks/endpoint_form.html",
         {
             "form": form,
-            "title": f"Edit {endpoint.url}",
-            "submit": "Save",
+            "title": _("Edit %(endpoint_url)s") % {"endpoint_url": endpoint.url},
+            "submit": _("Save"),
             "cancel": reverse("webhooks:endpoint", args=[endpoint.pk]),
         },
         status=400 if form.errors else 200,
@@ -167,7 +168,7 @@ def endpoint_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint, secret = services.endpoint_rotate_secret(
         actor=acting_user(request), endpoint=endpoint, **form.cleaned_data
     )
-    messages.success(request, "New secret made. Copy it now: it is not shown again.")
+    messages.success(request, _("New secret made. Copy it now: it is not shown again."))
     return _endpoint_page(request, endpoint, secret=secret)
 
 
@@ -181,7 +182,7 @@ def endpoint_disable(request: HttpRequest, pk: int) -> HttpResponse:
     services.endpoint_disable(
         actor=acting_user(request), endpoint=endpoint, reason=form.cleaned_data["reason"]
     )
-    messages.success(request, "Endpoint disabled: messages wait until you enable it.")
+    messages.success(request, _("Endpoint disabled: messages wait until you enable it."))
     return redirect("webhooks:endpoint", pk=endpoint.pk)
 
 
@@ -190,7 +191,7 @@ def endpoint_disable(request: HttpRequest, pk: int) -> HttpResponse:
 def endpoint_enable(request: HttpRequest, pk: int) -> HttpResponseBase:
     endpoint = permissions.get_endpoint_for(request.user, pk)
     services.endpoint_enable(actor=acting_user(request), endpoint=endpoint)
-    messages.success(request, "Endpoint enabled: waiting messages are on their way.")
+    messages.success(request, _("Endpoint enabled: waiting messages are on their way."))
     return redirect("webhooks:endpoint", pk=endpoint.pk)
 
 
@@ -199,7 +200,7 @@ def endpoint_enable(request: HttpRequest, pk: int) -> HttpResponseBase:
 def endpoint_delete(request: HttpRequest, pk: int) -> HttpResponseBase:
     endpoint = permissions.get_endpoint_for(request.user, pk)
     services.endpoint_delete(actor=acting_user(request), endpoint=endpoint)
-    messages.success(request, "Endpoint deleted, with its delivery log.")
+    messages.success(request, _("Endpoint deleted, with its delivery log."))
     return redirect("webhooks:endpoints")
 
 
@@ -229,7 +230,11 @@ def message_replay(request: HttpRequest, pk: int) -> HttpResponseBase:
     except ConflictError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{message.webhook_id} will be sent again, with the same id.")
+        messages.success(
+            request,
+            _("%(webhook_id)s will be sent again, with the same id.")
+            % {"webhook_id": message.webhook_id},
+        )
     return redirect("webhooks:message", pk=message.pk)
 
 
@@ -273,7 +278,10 @@ def destination_list(request: HttpRequest, pk: int) -> HttpResponse:
 def destination_remove(request: HttpRequest, pk: int) -> HttpResponseBase:
     destination = permissions.get_destination_for(request.user, pk, change=True)
     services.destination_remove(actor=acting_user(request), destination=destination)
-    messages.success(request, f"{destination} is no longer an approved destination.")
+    messages.success(
+        request,
+        _("%(destination)s is no longer an approved destination.") % {"destination": destination},
+    )
     return redirect("webhooks:destinations", pk=destination.consortium_id)
 
 

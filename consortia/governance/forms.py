@@ -6,17 +6,19 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from consortia.governance.services import available_kinds
 from consortia.governance.tally import Abstentions, QuorumBasis, Rule
 from consortia.models import MotionKind, Vote
 
 RULE_LABELS = {
-    Rule.SIMPLE_MAJORITY: "Simple majority of organisations",
-    Rule.TWO_THIRDS: "Two-thirds of organisations",
-    Rule.UNANIMITY: "Unanimity",
-    Rule.WEIGHTED: "Majority of voting weight",
-    Rule.DOUBLE_MAJORITY: "Double majority (55% of members and 65% of weight)",
+    Rule.SIMPLE_MAJORITY: _("Simple majority of organisations"),
+    Rule.TWO_THIRDS: _("Two-thirds of organisations"),
+    Rule.UNANIMITY: _("Unanimity"),
+    Rule.WEIGHTED: _("Majority of voting weight"),
+    # xgettext:no-python-format
+    Rule.DOUBLE_MAJORITY: _("Double majority (55% of members and 65% of weight)"),
 }
 
 
@@ -30,12 +32,13 @@ class MotionForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
     subject = forms.CharField(
         required=False,
-        help_text="For an admission or suspension: the membership id; for an agreement: "
-        "the version id.",
+        help_text=_(
+            "For an admission or suspension: the membership id; for an agreement: the version id."
+        ),
     )
     closes_at = forms.DateTimeField(
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text="UTC.",
+        help_text=_("UTC."),
     )
     rule = forms.ChoiceField(choices=[(rule.value, label) for rule, label in RULE_LABELS.items()])
     quorum_basis = forms.ChoiceField(
@@ -53,14 +56,14 @@ class MotionForm(forms.Form):
     blocking_minority = forms.DecimalField(
         min_value=Decimal(0), max_value=Decimal(1), decimal_places=4, required=False
     )
-    results_hidden = forms.BooleanField(required=False, label="Hide the tally until the close")
+    results_hidden = forms.BooleanField(required=False, label=_("Hide the tally until the close"))
 
 
 class VoteForm(forms.Form):
     choice = forms.ChoiceField(choices=Vote.Choice.choices, widget=forms.RadioSelect)
     reason = forms.CharField(max_length=1000, required=False)
-    veto = forms.BooleanField(required=False, label="Use our veto (needs a reason)")
-    for_organisation = forms.TypedChoiceField(coerce=int, label="Vote for")
+    veto = forms.BooleanField(required=False, label=_("Use our veto (needs a reason)"))
+    for_organisation = forms.TypedChoiceField(coerce=int, label=_("Vote for"))
 
     def __init__(self, *args: Any, organisations: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,12 +76,12 @@ class MotionSettingsForm(forms.Form):
     """The one setting that may change once voting has opened: hiding the tally."""
 
     results_hidden = forms.BooleanField(
-        initial=True, widget=forms.HiddenInput, label="Hide the tally until the close"
+        initial=True, widget=forms.HiddenInput, label=_("Hide the tally until the close")
     )
 
 
 class RecuseForm(forms.Form):
-    reason = forms.CharField(max_length=500, label="Conflict of interest")
+    reason = forms.CharField(max_length=500, label=_("Conflict of interest"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # It shares the motion page with the vote form, whose reason would otherwise have the
@@ -88,14 +91,14 @@ class RecuseForm(forms.Form):
 
 
 class ProxyForm(forms.Form):
-    grantee = forms.TypedChoiceField(coerce=int, label="Lend our vote to")
+    grantee = forms.TypedChoiceField(coerce=int, label=_("Lend our vote to"))
     motion = forms.TypedChoiceField(
-        coerce=int, required=False, empty_value=None, label="For one motion (empty: a period)"
+        coerce=int, required=False, empty_value=None, label=_("For one motion (empty: a period)")
     )
     valid_until = forms.DateTimeField(
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        help_text="UTC; empty: until revoked.",
+        help_text=_("UTC; empty: until revoked."),
     )
 
     def __init__(

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from alliance.auth import acting_user
@@ -73,7 +74,10 @@ def motion_list(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, f"Motion {motion.number} is open for votes.")
+            messages.success(
+                request,
+                _("Motion %(motion_number)s is open for votes.") % {"motion_number": motion.number},
+            )
             return redirect("consortia:motion", pk=motion.pk)
     status = 400 if form.errors else 200
     return render(
@@ -149,12 +153,14 @@ def motion_vote(request: HttpRequest, pk: int) -> HttpResponseBase:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, "Your vote is recorded; you can change it until the close.")
+            messages.success(
+                request, _("Your vote is recorded; you can change it until the close.")
+            )
             return redirect("consortia:motion", pk=motion.pk)
     elif not organisations:
         # Nothing to vote for: not on the committee (403), or recused, or closed (shown).
         services.require_representative(acting_user(request), motion)
-        form.add_error(None, "Your organisation cannot vote on this motion now.")
+        form.add_error(None, _("Your organisation cannot vote on this motion now."))
     motion.refresh_from_db()
     return render(
         request,
@@ -177,7 +183,7 @@ def motion_recuse(request: HttpRequest, pk: int) -> HttpResponseBase:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, "Your organisation is recused from this motion.")
+            messages.success(request, _("Your organisation is recused from this motion."))
             return redirect("consortia:motion", pk=motion.pk)
     return render(
         request,
@@ -204,7 +210,7 @@ def motion_settings(request: HttpRequest, pk: int) -> HttpResponseBase:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, "The tally stays hidden until the motion closes.")
+            messages.success(request, _("The tally stays hidden until the motion closes."))
             return redirect("consortia:motion", pk=motion.pk)
     motion.refresh_from_db()
     return render(
@@ -250,7 +256,7 @@ def proxy_give(request: HttpRequest, pk: int) -> HttpResponseBase:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
-            messages.success(request, "Your organisation's vote is lent; revoke it any time.")
+            messages.success(request, _("Your organisation's vote is lent; revoke it any time."))
             return redirect("consortia:motions", pk=consortium.pk)
     context = _motions_context(request, consortium, MotionForm(), proxy_form=form)
     return render(request, "consortia/motions.html", context, status=400)
@@ -261,5 +267,5 @@ def proxy_give(request: HttpRequest, pk: int) -> HttpResponseBase:
 def proxy_revoke(request: HttpRequest, pk: int) -> HttpResponseBase:
     proxy = selectors.get_proxy_for(request.user, pk)
     services.proxy_revoke(actor=acting_user(request), proxy=proxy)
-    messages.success(request, "The proxy is revoked.")
+    messages.success(request, _("The proxy is revoked."))
     return redirect("consortia:motions", pk=proxy.consortium_id)
