@@ -66,13 +66,14 @@ def _clause(deal: Deal) -> Clause:
             "post",
             lambda d: reverse("agreements:clause", args=[_clause(d).pk, "edit"]),
             {
-                "clause-1-heading": "Definitions",
-                "clause-1-body": "Changed",
-                "clause-1-kind": "general",
-                "clause-1-level": "0",
+                "clause-0-heading": "Definitions",
+                "clause-0-body": "Changed",
+                "clause-0-kind": "general",
+                "clause-0-level": "0",
             },
-            # The fields name no real clause, so legal_a passes the gate and gets the editor
-            # back with the refused form (400), as anyone whose input is refused does.
+            # The fields name no clause (no primary key is 0), so legal_a passes the gate and
+            # gets the editor back with the refused form (400), as anyone whose input is
+            # refused does. (clause-1 was the real clause wherever the ids started at 1.)
             {"legal_a": 400, "observer": 403, "outsider": 404, "anonymous": 302},
         ),
         (
