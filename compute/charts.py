@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pygal  # type: ignore[import-untyped]
+from django.http import HttpResponse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from alliance.charts import FONT, STYLE, accessible, cached_chart
 from alliance.charts import external_urls as external_urls
+from alliance.csv_export import csv_response
 
 
 def _number(value: Decimal | float | int | None) -> float | None:
@@ -35,6 +37,15 @@ class DailyCapacity:
     capacity: Decimal
     reserved: Decimal
     used: Decimal | None  # None for days still to come
+
+
+def capacity_csv(filename: str, points: Sequence[DailyCapacity]) -> HttpResponse:
+    """The numbers behind a capacity chart, one row a day (a pool's or a consortium's)."""
+    return csv_response(
+        filename,
+        ("day", "capacity_gpu_hours", "reserved_gpu_hours", "used_gpu_hours"),
+        ((point.day.isoformat(), point.capacity, point.reserved, point.used) for point in points),
+    )
 
 
 @cached_chart

@@ -114,11 +114,7 @@ def consortium_capacity_csv(request: HttpRequest, consortium_pk: int) -> HttpRes
     series = selectors.consortium_capacity_series(
         actor=request.user, consortium_id=consortium.pk, first=first, last=last
     )
-    return csv_response(
-        f"consortium-{consortium.pk}-capacity-{first}-{last}.csv",
-        ("day", "capacity_gpu_hours", "reserved_gpu_hours", "used_gpu_hours"),
-        ((point.day.isoformat(), point.capacity, point.reserved, point.used) for point in series),
-    )
+    return charts.capacity_csv(f"consortium-{consortium.pk}-capacity-{first}-{last}.csv", series)
 
 
 @login_required

@@ -317,11 +317,7 @@ def capacity_csv(request: HttpRequest, pk: int) -> HttpResponse:
     pool = get_pool_for(request.user, pk)
     first, last = selectors.chart_window()
     series = selectors.capacity_series(actor=request.user, pool=pool, first=first, last=last)
-    return csv_response(
-        f"pool-{pool.pk}-capacity-{first}-{last}.csv",
-        ("day", "capacity_gpu_hours", "reserved_gpu_hours", "used_gpu_hours"),
-        ((point.day.isoformat(), point.capacity, point.reserved, point.used) for point in series),
-    )
+    return charts.capacity_csv(f"pool-{pool.pk}-capacity-{first}-{last}.csv", series)
 
 
 @login_required
