@@ -238,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alliance.tasks.idempotency_purge",
         "schedule": timedelta(hours=24),
     },
+    "personal-tokens-purge": {
+        "task": "alliance.tasks.personal_tokens_purge",
+        "schedule": timedelta(hours=24),
+    },
     "compliance-sweep": {
         "task": "compute.tasks.compliance_sweep",
         "schedule": timedelta(hours=1),
@@ -296,7 +300,7 @@ REST_FRAMEWORK = {
     # Partner clients' tokens are recognised by their prefix; people's go on to knox.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "alliance.partners.authentication.PartnerClientAuthentication",
-        "knox.auth.TokenAuthentication",
+        "alliance.personal_tokens.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [

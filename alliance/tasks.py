@@ -12,3 +12,12 @@ def idempotency_purge() -> int:
     from alliance import idempotency
 
     return idempotency.purge()
+
+
+@shared_task(ignore_result=True)
+def personal_tokens_purge() -> int:
+    """Daily: delete people's API tokens past their expiry; returns how many. They are
+    refused from the moment they expire; this only keeps the table small."""
+    from alliance import personal_tokens
+
+    return personal_tokens.purge_expired()
