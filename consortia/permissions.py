@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import models
+from django.db import connection, models
 from django.db.models.expressions import RawSQL
 
 from alliance.errors import AccessDeniedError, NotVisibleError
@@ -248,39 +248,8 @@ def standing(user: Any, consortium_id: int) -> Standing:
     if limit is not None and consortium_id not in limit:
         cache[consortium_id] = Standing(None, frozenset(), frozenset())
         return cache[consortium_id]
-    # One round trip for the three things a standing is made of, each row tagged with what it
-    # is: every permission check of every request starts here. No ordering: the models'
-    # default one (by consortium and organisation name) would join both tables in.
-    membership = (
-        Membership.objects.filter(consortium_id=consortium_id, organisation_id=user.organisation_id)
-        .order_by()
-        .annotate(kind=_tag(_MEMBERSHIP))
-        .values_list("kind", "status")
-    )
-    roles = (
-        RoleAssignment.objects.filter(consortium_id=consortium_id, user_id=user.pk)
-        .order_by()
-        .annotate(kind=_tag(_ROLE))
-        .values_list("kind", "role")
-    )
-    user_permissions = (
-        ConsortiumUserObjectPermission.objects.filter(
-            user_id=user.pk, content_object_id=consortium_id
-        )
-        .order_by()
-        .annotate(kind=_tag(_GRANTED))
-        .values_list("kind", "permission__codename")
-    )
-    group_permissions = (
-        ConsortiumGroupObjectPermission.objects.filter(
-            group__user=user.pk, content_object_id=consortium_id
-        )
-        .order_by()
-        .annotate(kind=_tag(_GRANTED))
-        .values_list("kind", "permission__codename")
-    )
     found: dict[str, set[str]] = {_MEMBERSHIP: set(), _ROLE: set(), _GRANTED: set()}
-    for kind, value in membership.union(roles, user_permissions, group_permissions, all=True):
+    for kind, value in _standing_rows(consortium_id, user.organisation_id, user.pk):
         found[kind].add(value)
     # One membership per organisation and consortium (a unique constraint).
     membership_status = next(iter(found[_MEMBERSHIP]), None)
@@ -291,6 +260,66 @@ def standing(user: Any, consortium_id: int) -> Standing:
         frozenset(found[_GRANTED]),
     )
     return cache[consortium_id]
+
+
+def _standing_queryset(consortium_id: Any, organisation_id: Any, user_id: Any) -> Any:
+    """One round trip for the three things a standing is made of, each row tagged with what
+    it is. No ordering: the models' default one (by consortium and organisation name) would
+    join both tables in."""
+    membership = (
+        Membership.objects.filter(consortium_id=consortium_id, organisation_id=organisation_id)
+        .order_by()
+        .annotate(kind=_tag(_MEMBERSHIP))
+        .values_list("kind", "status")
+    )
+    roles = (
+        RoleAssignment.objects.filter(consortium_id=consortium_id, user_id=user_id)
+        .order_by()
+        .annotate(kind=_tag(_ROLE))
+        .values_list("kind", "role")
+    )
+    user_permissions = (
+        ConsortiumUserObjectPermission.objects.filter(
+            user_id=user_id, content_object_id=consortium_id
+        )
+        .order_by()
+        .annotate(kind=_tag(_GRANTED))
+        .values_list("kind", "permission__codename")
+    )
+    group_permissions = (
+        ConsortiumGroupObjectPermission.objects.filter(
+            group__user=user_id, content_object_id=consortium_id
+        )
+        .order_by()
+        .annotate(kind=_tag(_GRANTED))
+        .values_list("kind", "permission__codename")
+    )
+    return membership.union(roles, user_permissions, group_permissions, all=True)
+
+
+# Stand-ins for the three ids while the standing query is compiled: values no row has, so
+# each parameter can be told apart afterwards.
+_CONSORTIUM, _ORGANISATION, _USER = -7_300_001, -7_300_002, -7_300_003
+
+
+@functools.cache
+def _standing_sql(alias: str) -> tuple[str, tuple[Any, ...]]:
+    """The standing query compiled once per database: every permission check of every request
+    starts here, and building four querysets and their union costs more than running them."""
+    queryset = _standing_queryset(_CONSORTIUM, _ORGANISATION, _USER)
+    sql, params = queryset.query.get_compiler(using=alias).as_sql()
+    return sql, tuple(params)
+
+
+def _standing_rows(consortium_id: int, organisation_id: int | None, user_id: int) -> list[Any]:
+    """The standing query's rows. A user without an organisation matches no membership (SQL
+    NULL equals nothing), as the queryset's own IS NULL would, since every membership has one."""
+    sql, template = _standing_sql(connection.alias)
+    ids = {_CONSORTIUM: int(consortium_id), _ORGANISATION: organisation_id, _USER: int(user_id)}
+    params = [ids.get(value, value) if type(value) is int else value for value in template]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
 
 
 def consortium_rights(user: Any, consortium_id: int) -> frozenset[ConsortiumAction]:
