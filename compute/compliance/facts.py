@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from compute.compliance.models import Job
@@ -230,8 +231,47 @@ def _json_default(value: Any) -> Any:
 
 
 def as_json(facts: Facts) -> Any:
-    """The facts as plain JSON values (the decision's input snapshot)."""
-    return json.loads(_canonical(asdict(facts)))
+    """The facts as plain JSON values (the decision's input snapshot): what a JSON round trip
+    of ``asdict(facts)`` gives, built directly, since every decision stores one and
+    ``asdict`` deep-copies each of its thousands of leaves."""
+    return _plain(facts)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or type(value) in (bool, int, float):
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)  # an enum's value, as JSON writes it
+    if isinstance(value, datetime.datetime | datetime.date):
+        return value.isoformat()
+    if hasattr(value, "__dataclass_fields__"):
+        kind: Any = type(value)
+        return {name: _plain(getattr(value, name)) for name in _field_names(kind)}
+    if isinstance(value, Mapping):
+        return {_key(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, frozenset | set):
+        return [_plain(item) for item in sorted(value)]
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, bool | int | float):
+        return value.real if not isinstance(value, bool) else bool(value)
+    raise TypeError(f"not JSON: {value!r}")
+
+
+@functools.cache
+def _field_names(cls: Any) -> tuple[str, ...]:
+    return tuple(item.name for item in fields(cls))
+
+
+def _key(key: Any) -> str:
+    """A JSON object's key, as json.dumps writes a non-string one."""
+    if isinstance(key, str):
+        return str.__str__(key)
+    if isinstance(key, bool) or key is None:
+        return json.dumps(key)
+    if isinstance(key, int | float):
+        return json.dumps(key)
+    raise TypeError(f"not a JSON key: {key!r}")
 
 
 def rules_digest(facts: Facts) -> str:

@@ -301,3 +301,25 @@ def test_a_rule_book_gives_the_same_facts_as_reading_afresh(compliance: Complian
             cached = FactSource(consortium.pk, rules=book).facts(spec, at(day))
             assert cached == FactSource(consortium.pk).facts(spec, at(day)), (day, spec)
             assert rules_digest(cached) == rules_digest(gather(spec, at(day)))
+
+
+def test_the_input_snapshot_is_what_a_json_round_trip_of_the_facts_gives(
+    compliance: Compliance,
+) -> None:
+    """as_json builds the snapshot directly (for speed); it must equal the plain round trip
+    through json of dataclasses.asdict, which is what it replaces."""
+    import json
+    from dataclasses import asdict
+
+    from compute.compliance.facts import _canonical, as_json
+
+    facts = gather(
+        spec_for(compliance, site_ids=(compliance.grid.frankfurt.pk, compliance.grid.paris.pk)),
+        at("2026-06-01"),
+    )
+    assert facts.clauses
+    assert facts.sites
+    assert facts.covering
+    expected = json.loads(_canonical(asdict(facts)))
+    assert as_json(facts) == expected
+    assert json.dumps(as_json(facts), sort_keys=True) == json.dumps(expected, sort_keys=True)
