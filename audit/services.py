@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
+from alliance.copy_insert import copy_insert
 from audit import context
 from audit.canonical import canonical_json, event_hash
 from audit.models import (
@@ -272,7 +273,7 @@ def audit_record_many(events: Iterable[EventSpec]) -> list[AuditEvent]:
                 record = _chained(fields, head)
                 head = (record.sequence, record.hash)
                 records.append(record)
-        AuditEvent.objects.bulk_create(records, batch_size=1000)
+        copy_insert(records)
     _tell_recorded(records)
     return records
 

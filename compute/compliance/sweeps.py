@@ -29,6 +29,7 @@ from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat
 from django.utils import timezone
 
+from alliance.copy_insert import copy_insert
 from audit.models import Action
 from audit.services import EventSpec, audit_record, audit_record_many
 from compute import notifications
@@ -279,7 +280,7 @@ def _reconcile(source: FactSource, items: list[Item], now: datetime.datetime) ->
     Finding.objects.bulk_update(changed, ["source", "message", "last_seen_at"], batch_size=500)
     result.seen = len(changed) + len(unchanged)
 
-    Finding.objects.bulk_create(opened)
+    copy_insert(opened)
     audit_record_many(_opened_event(finding) for finding in opened)
     result.opened = len(opened)
     result.note_opened(opened)
