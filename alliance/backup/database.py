@@ -110,19 +110,10 @@ def relation_count() -> int:
 
 
 def restore(path: Path) -> None:
-    """Load a dump into the configured (empty) database, all or nothing. Objects are owned
-    by the role the deployment connects as, whichever role owned them before."""
-    _run(
-        "pg_restore",
-        [
-            "--no-owner",
-            "--no-privileges",
-            "--exit-on-error",
-            "--single-transaction",
-            _EMPTY_URI,
-            str(path),
-        ],
-    )
+    """Load a dump into the configured (empty) database, all or nothing. Owners and grants
+    come back as they were (the application role may hold only INSERT and SELECT on the
+    audit tables), so the roles must exist in the target cluster first."""
+    _run("pg_restore", ["--exit-on-error", "--single-transaction", _EMPTY_URI, str(path)])
     # Statistics are not part of a dump; without them the first queries plan blind.
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

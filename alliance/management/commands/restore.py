@@ -40,11 +40,11 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         self.stdout.write(
             f"Restored the backup taken at {result.manifest['taken_at']} "
-            f"(manifest SHA-256 {result.manifest_sha256}) and {result.files} stored files."
+            f"(manifest SHA-256 {result.manifest_sha256}) and {result.files} stored file(s)."
         )
         self.stdout.write(
             f"Verified {result.events:,} audit events and {result.checkpoints} checkpoints; "
-            f"the chains end where the manifest says; {result.references} referenced files "
+            f"the chains end where the manifest says; {result.references} referenced file(s) "
             "match their database rows."
         )
         self.stdout.write(self.style.SUCCESS("The restored deployment verifies."))
