@@ -59,7 +59,10 @@ def _audit_heads() -> dict[str, dict[str, Any]]:
 def backup_create(*, destination: Path) -> BackupResult:
     """Write a complete, signed backup into a new folder under ``destination``."""
     database.require_postgresql()
-    files.roots()  # refuses a storage this backup cannot copy, before any work
+    for folder, root in files.roots().items():
+        # Else the backup would copy itself, and the next one every earlier one.
+        if destination.resolve().is_relative_to(root):
+            raise BackupError(f"{destination} lies inside the {folder} folder ({root}).")
     taken_at = timezone.now()
     final = destination / f"alliance-{taken_at:%Y%m%dT%H%M%SZ}"
     partial = destination / f".{final.name}.partial"
@@ -67,9 +70,11 @@ def backup_create(*, destination: Path) -> BackupResult:
         raise BackupError(f"{final} already exists; wait a second and run the backup again.")
     # Seal first, so the heads this backup records are signed by the deployment.
     checkpoint_seal()
-    # Owner-only: the backup holds every secret the database holds.
     destination.mkdir(parents=True, exist_ok=True)
-    partial.mkdir(mode=0o700)
+    try:
+        partial.mkdir(mode=0o700)  # owner-only: it holds everything the database holds
+    except FileExistsError:
+        raise BackupError(f"Another backup is writing {partial}.") from None
     try:
         with database.exported_snapshot() as snapshot:
             database.dump(partial / manifest.DUMP, snapshot=snapshot)

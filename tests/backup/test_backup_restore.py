@@ -249,3 +249,12 @@ def test_no_backup_is_kept_when_a_stored_pdf_no_longer_matches_its_row(
     with pytest.raises(CommandError, match=rf"executed PDF {backup.document.pk}: .* has SHA-256"):
         call_command("backup", str(again))
     assert list(again.iterdir()) == []
+
+
+def test_a_backup_is_never_written_inside_the_folders_it_copies(
+    db: None, own_folders: None
+) -> None:
+    inside = Path(settings.MEDIA_ROOT) / "backups"
+    with pytest.raises(CommandError, match="lies inside the media folder"):
+        call_command("backup", str(inside))
+    assert not inside.exists()
