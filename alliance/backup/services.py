@@ -134,11 +134,32 @@ def backup_check(*, source: Path) -> tuple[dict[str, Any], str]:
     return content, manifest_sha256
 
 
+def backup_prove(*, content: dict[str, Any], result: RestoreResult) -> None:
+    """Check the configured deployment against a backup's manifest, adding to
+    ``result.problems``: the audit chains verify and end at the manifest's heads, and every
+    stored file the database names has the SHA-256 its row recorded."""
+    from audit.verification import verify
+
+    if _audit_heads() != content["audit_heads"]:
+        result.problems.append(
+            "the restored audit chains do not end where the manifest says they did"
+        )
+    report = verify()
+    result.events, result.checkpoints = report.events, report.checkpoints
+    result.problems += [f"audit chain broken: {broken}" for broken in report.breaks]
+    references = files.references()
+    result.references = len(references)
+    present = {
+        item.name: manifest.file_digest(files.live_path(item.name))
+        for item in references
+        if files.live_path(item.name).is_file()
+    }
+    result.problems += files.mismatches(references, present)
+
+
 def backup_restore(*, source: Path) -> RestoreResult:
     """Restore a backup into the configured database, which must be empty, and the
     configured file folders, which must hold no file; then prove the result."""
-    from audit.verification import verify
-
     database.require_postgresql()
     content, manifest_sha256 = backup_check(source=source)
     tables = database.relation_count()
@@ -165,22 +186,7 @@ def backup_restore(*, source: Path) -> RestoreResult:
         for name, digest in copied.items()
         if digest.as_json() != content["files"][name]
     ]
-    heads = _audit_heads()
-    if heads != content["audit_heads"]:
-        result.problems.append(
-            "the restored audit chains do not end where the manifest says they did"
-        )
-    report = verify()
-    result.events, result.checkpoints = report.events, report.checkpoints
-    result.problems += [f"audit chain broken: {broken}" for broken in report.breaks]
-    references = files.references()
-    result.references = len(references)
-    present = {
-        item.name: manifest.file_digest(files.live_path(item.name))
-        for item in references
-        if files.live_path(item.name).is_file()
-    }
-    result.problems += files.mismatches(references, present)
+    backup_prove(content=content, result=result)
     if result.problems:
         raise BackupError(
             "Restored, but the result does not verify; do not put this deployment into "

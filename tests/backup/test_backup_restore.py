@@ -27,6 +27,7 @@ from django.db import connection
 from agreements.models import SignedDocument
 from agreements.pdfsign.verify import verify as verify_pdf
 from alliance.backup import manifest
+from alliance.backup.services import RestoreResult, backup_check, backup_prove
 from audit.exports import audit_export_create, export_path
 from audit.models import AuditEvent
 from tests.agreements.conftest import make_deal
@@ -258,3 +259,40 @@ def test_a_backup_is_never_written_inside_the_folders_it_copies(
     with pytest.raises(CommandError, match="lies inside the media folder"):
         call_command("backup", str(inside))
     assert not inside.exists()
+
+
+def test_the_proof_after_a_restore_catches_altered_files_and_missing_events(
+    backup: Backup,
+) -> None:
+    """What restore checks once the data is in, run here on the deployment the backup came
+    from: it has since grown by the backup's own audit event, which the proof must notice."""
+    content, _ = backup_check(source=backup.path)
+    grown = RestoreResult(content, "")
+    backup_prove(content=content, result=grown)
+    assert grown.problems == [
+        "the restored audit chains do not end where the manifest says they did"
+    ]
+
+    as_now = {
+        **content,
+        "audit_heads": {
+            chain: {"size": size, "hash": head}
+            for chain, size, head in AuditEvent.objects.order_by("chain", "-sequence")
+            .distinct("chain")
+            .values_list("chain", "sequence", "hash")
+        },
+    }
+    intact = RestoreResult(as_now, "")
+    backup_prove(content=as_now, result=intact)
+    assert intact.problems == []
+    assert intact.references == 2  # the executed PDF and the audit export
+    assert intact.checkpoints > 0
+
+    flip_last_byte(Path(settings.MEDIA_ROOT) / backup.document.file_name)
+    altered = RestoreResult(as_now, "")
+    backup_prove(content=as_now, result=altered)
+    (problem,) = altered.problems
+    assert problem.startswith(
+        f"executed PDF {backup.document.pk}: media/{backup.document.file_name}"
+    )
+    assert "the database recorded" in problem
