@@ -18,6 +18,8 @@ help:
 	@echo "make test   ruff, mypy and pytest (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set, else SQLite)"
 	@echo "make bench  throughput and latency against a floor measured in the same run (PostgreSQL, gunicorn, wrk)"
 	@echo "make screenshots  retake docs/screenshots/*.png in headless Chromium (the README shows them)"
+	@echo "make backup [BACKUP_DIR=var/backups]  signed backup of the database and stored files (docs/operations.md)"
+	@echo "make restore BACKUP=var/backups/alliance-...  restore into an empty database and prove it"
 
 $(VENV)/.installed: requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +58,16 @@ screenshots: install
 lock: install
 	$(BIN)/pip-compile --quiet --strip-extras --generate-hashes -o requirements/base.lock pyproject.toml
 	$(BIN)/pip-compile --quiet --strip-extras --generate-hashes --extra dev -o requirements/dev.lock pyproject.toml
+
+# Backup and restore (docs/operations.md): each backup is a new folder under BACKUP_DIR.
+.PHONY: backup restore
+BACKUP_DIR ?= var/backups
+backup: install
+	$(BIN)/python manage.py backup $(BACKUP_DIR)
+
+restore: install
+	@test -n "$(BACKUP)" || { echo "Name the backup: make restore BACKUP=$(BACKUP_DIR)/alliance-..."; exit 2; }
+	$(BIN)/python manage.py restore $(BACKUP)
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
