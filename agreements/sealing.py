@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 DIRECTORY = "agreements/executed"
 # A run that has not finished in this long is presumed dead (its worker was killed).
 STALE_AFTER = timedelta(minutes=10)
+# A document still pending this long after the last signature lost its task (the broker was
+# down at that moment, or lost the message); the sweep queues it again.
+LOST_AFTER = timedelta(minutes=5)
 # A redelivered task takes over a fresh run this many times at most: a document whose
 # render kills its worker every time (say, out of memory) must not come back for ever.
 MAX_TAKEOVERS = 3
@@ -53,6 +56,24 @@ def schedule(document: SignedDocument) -> None:
 
     document_id = document.pk
     transaction.on_commit(lambda: agreements_seal_executed.delay(document_id), robust=True)
+
+
+def sweep() -> int:
+    """Queue the sealing again for documents whose task was lost: pending for LOST_AFTER,
+    or rendering in a run gone stale. Safe to run any number of times, beside live runs:
+    the task claims the document first. Returns how many were queued."""
+    from agreements.tasks import agreements_seal_executed
+
+    now = timezone.now()
+    lost = list(
+        SignedDocument.objects.filter(
+            Q(state=SignedDocument.State.PENDING, created_at__lt=now - LOST_AFTER)
+            | Q(state=SignedDocument.State.RENDERING, started_at__lt=now - STALE_AFTER)
+        ).values_list("pk", flat=True)
+    )
+    for document_id in lost:
+        agreements_seal_executed.delay(document_id)
+    return len(lost)
 
 
 def completion_of(document: SignedDocument) -> Completion:

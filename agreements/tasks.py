@@ -73,6 +73,14 @@ def agreements_seal_executed(self: Task[..., bool], document_id: int) -> bool:
     return sealing.seal_executed(document_id=document_id, redelivered=redelivered)
 
 
+@shared_task(ignore_result=True)
+def agreements_seal_sweep() -> int:
+    """Every few minutes: queue again the sealings whose task was lost with the broker."""
+    from agreements import sealing
+
+    return sealing.sweep()
+
+
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
 def agreements_export_run(export_id: int) -> bool:
     from agreements import exports

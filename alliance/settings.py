@@ -235,6 +235,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agreements.tasks.agreements_expiry_sweep",
         "schedule": timedelta(hours=24),
     },
+    "agreements-seal-sweep": {
+        "task": "agreements.tasks.agreements_seal_sweep",
+        "schedule": timedelta(minutes=5),
+    },
     "audit-seal-checkpoints": {
         "task": "audit.tasks.audit_seal_checkpoints",
         "schedule": timedelta(minutes=env.integer("AUDIT_CHECKPOINT_MINUTES", 15, minimum=1)),

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -177,6 +178,22 @@ def test_a_document_that_kills_every_worker_fails_instead_of_coming_back_for_eve
     document.refresh_from_db()
     assert document.state == SignedDocument.State.FAILED
     assert "worker died" in document.error
+
+
+def test_the_sweep_seals_a_document_whose_task_was_lost(
+    deal: Deal, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    send_for_signature(deal)
+    monkeypatch.setattr(sealing, "schedule", lambda document: None)  # the broker was down
+    document = sign_all(deal, django_capture_on_commit_callbacks)
+    assert sealing.sweep() == 0  # just signed: its task may still be on its way
+    with time_machine.travel(
+        timezone.now() + sealing.LOST_AFTER + timedelta(seconds=1), tick=False
+    ):
+        assert sealing.sweep() == 1
+    document.refresh_from_db()
+    assert document.state == SignedDocument.State.SEALED
+    assert sealing.sweep() == 0
 
 
 def test_a_failed_render_leaves_the_agreement_out_for_signature_until_retried(
