@@ -39,6 +39,12 @@ logger = logging.getLogger(__name__)
 DIRECTORY = "agreements/executed"
 # A run that has not finished in this long is presumed dead (its worker was killed).
 STALE_AFTER = timedelta(minutes=10)
+# A document still pending this long after the last signature lost its task (the broker was
+# down at that moment, or lost the message); the sweep queues it again.
+LOST_AFTER = timedelta(minutes=5)
+# A redelivered task takes over a fresh run this many times at most: a document whose
+# render kills its worker every time (say, out of memory) must not come back for ever.
+MAX_TAKEOVERS = 3
 
 
 class SealRejectedError(Exception):
@@ -52,18 +58,44 @@ def schedule(document: SignedDocument) -> None:
     transaction.on_commit(lambda: agreements_seal_executed.delay(document_id), robust=True)
 
 
+def sweep() -> int:
+    """Queue the sealing again for documents whose task was lost: pending for LOST_AFTER,
+    or rendering in a run gone stale. Safe to run any number of times, beside live runs:
+    the task claims the document first. Returns how many were queued."""
+    from agreements.tasks import agreements_seal_executed
+
+    now = timezone.now()
+    lost = list(
+        SignedDocument.objects.filter(
+            Q(state=SignedDocument.State.PENDING, created_at__lt=now - LOST_AFTER)
+            | Q(state=SignedDocument.State.RENDERING, started_at__lt=now - STALE_AFTER)
+        ).values_list("pk", flat=True)
+    )
+    for document_id in lost:
+        agreements_seal_executed.delay(document_id)
+    return len(lost)
+
+
 def completion_of(document: SignedDocument) -> Completion:
     from agreements.pdf.completion import Completion
 
     return Completion.from_json(document.completion)
 
 
-def _claim(document_id: int) -> bool:
-    """One conditional UPDATE: a pending or failed document, or one whose run went stale."""
+def _claim(document_id: int, *, takeover: bool = False) -> bool:
+    """One conditional UPDATE: a pending or failed document, or one whose run went stale.
+
+    ``takeover``: the task's message was redelivered, which the broker does only when the
+    worker that held it died (or the broker lost its acknowledgement), so a rendering run,
+    however recent, is that dead worker's and is taken over at once rather than after
+    STALE_AFTER. Were it alive after all, both runs would render and the sealing
+    transaction would keep one file (``seal_executed``)."""
     now = timezone.now()
     claimable = Q(state__in=[SignedDocument.State.PENDING, SignedDocument.State.FAILED]) | Q(
         state=SignedDocument.State.RENDERING, started_at__lt=now - STALE_AFTER
     )
+    if takeover:
+        claimable |= Q(state=SignedDocument.State.RENDERING, attempts__lte=MAX_TAKEOVERS)
     return bool(
         SignedDocument.objects.filter(claimable, pk=document_id).update(
             state=SignedDocument.State.RENDERING,
@@ -71,6 +103,18 @@ def _claim(document_id: int) -> bool:
             attempts=F("attempts") + 1,
             error="",
         )
+    )
+
+
+def _give_up_on_killed_runs(document_id: int) -> None:
+    """Fail a document whose runs keep dying (each took the worker down with it), so that
+    people see it and retry by hand instead of the broker redelivering it for ever."""
+    SignedDocument.objects.filter(
+        pk=document_id, state=SignedDocument.State.RENDERING, attempts__gt=MAX_TAKEOVERS
+    ).update(
+        state=SignedDocument.State.FAILED,
+        error=f"The worker died during each of {MAX_TAKEOVERS + 1} attempts to render this "
+        "document; retry it once the cause is fixed.",
     )
 
 
@@ -95,10 +139,13 @@ def produce(document: SignedDocument) -> bytes:
     return sealed
 
 
-def seal_executed(*, document_id: int) -> bool:
+def seal_executed(*, document_id: int, redelivered: bool = False) -> bool:
     """Produce the executed PDF and execute the agreement. False when another run owns the
-    document or it is already sealed."""
-    if not _claim(document_id):
+    document or it is already sealed. ``redelivered``: the broker handed this task over
+    again because the worker that ran it died (``_claim``)."""
+    if not _claim(document_id, takeover=redelivered):
+        if redelivered:
+            _give_up_on_killed_runs(document_id)
         return False
     document = SignedDocument.objects.get(pk=document_id)
     storage = storages["default"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.core.mail import send_mass_mail
 from django.utils import timezone
@@ -63,12 +63,22 @@ def agreements_expiry_sweep() -> dict[str, int]:
 
 
 # Late acknowledgement: a worker killed mid-render leaves the message on the queue, and the
-# next worker's run takes over (agreements.sealing is idempotent and claims stale runs).
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def agreements_seal_executed(document_id: int) -> bool:
+# next worker's run takes over (agreements.sealing is idempotent, and a redelivered message
+# takes over the dead run at once instead of waiting for it to go stale).
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def agreements_seal_executed(self: Task[..., bool], document_id: int) -> bool:
     from agreements import sealing
 
-    return sealing.seal_executed(document_id=document_id)
+    redelivered = bool((self.request.delivery_info or {}).get("redelivered"))
+    return sealing.seal_executed(document_id=document_id, redelivered=redelivered)
+
+
+@shared_task(ignore_result=True)
+def agreements_seal_sweep() -> int:
+    """Every few minutes: queue again the sealings whose task was lost with the broker."""
+    from agreements import sealing
+
+    return sealing.sweep()
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)

@@ -216,6 +216,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Every task is idempotent (docs/DESIGN rule 4), so a message is acknowledged only once its
+# task has run: a worker that dies mid-task leaves it on the broker for the next one. Tasks
+# that must not run twice opt out (consortia.tasks.send_notice). Redelivery after a killed
+# pool process (reject_on_worker_lost) is chosen per task, where a takeover is guarded.
+CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than the slowest task, so a task acknowledged late is not redelivered while it runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -229,6 +234,10 @@ CELERY_BEAT_SCHEDULE = {
     "agreements-expiry": {
         "task": "agreements.tasks.agreements_expiry_sweep",
         "schedule": timedelta(hours=24),
+    },
+    "agreements-seal-sweep": {
+        "task": "agreements.tasks.agreements_seal_sweep",
+        "schedule": timedelta(minutes=5),
     },
     "audit-seal-checkpoints": {
         "task": "audit.tasks.audit_seal_checkpoints",

@@ -75,7 +75,16 @@ def motions_close_due() -> int:
     return services.motions_close_due()
 
 
-@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+# Acknowledged early, unlike the rest: one message mails many people, and a redelivery after
+# a worker died halfway would mail them all again. The notice itself is in each person's
+# inbox (consortia.inbox), so a lost e-mail loses no information.
+@shared_task(
+    ignore_result=True,
+    acks_late=False,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
 def send_notice(subject: str, body: str, recipients: list[str]) -> int:
     """One e-mail per recipient (nobody sees the others' addresses); apps queue it on commit."""
     return send_mass_mail(

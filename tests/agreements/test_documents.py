@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -144,6 +145,55 @@ def test_a_fresh_run_is_not_taken_over(
         state=SignedDocument.State.RENDERING, started_at=timezone.now()
     )
     assert sealing.seal_executed(document_id=document.pk) is False
+
+
+def test_a_redelivered_task_takes_over_a_fresh_run_at_once(
+    deal: Deal, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    # The broker redelivers only when the worker holding the message died, so the fresh
+    # run is a dead one; waiting STALE_AFTER would leave the agreement unexecuted meanwhile.
+    send_for_signature(deal)
+    monkeypatch.setattr(sealing, "schedule", lambda document: None)
+    document = sign_all(deal, django_capture_on_commit_callbacks)
+    SignedDocument.objects.filter(pk=document.pk).update(
+        state=SignedDocument.State.RENDERING, started_at=timezone.now(), attempts=1
+    )
+    assert sealing.seal_executed(document_id=document.pk, redelivered=True) is True
+    document.refresh_from_db()
+    assert (document.state, document.attempts) == (SignedDocument.State.SEALED, 2)
+
+
+def test_a_document_that_kills_every_worker_fails_instead_of_coming_back_for_ever(
+    deal: Deal, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    send_for_signature(deal)
+    monkeypatch.setattr(sealing, "schedule", lambda document: None)
+    document = sign_all(deal, django_capture_on_commit_callbacks)
+    SignedDocument.objects.filter(pk=document.pk).update(
+        state=SignedDocument.State.RENDERING,
+        started_at=timezone.now(),
+        attempts=sealing.MAX_TAKEOVERS + 1,
+    )
+    assert sealing.seal_executed(document_id=document.pk, redelivered=True) is False
+    document.refresh_from_db()
+    assert document.state == SignedDocument.State.FAILED
+    assert "worker died" in document.error
+
+
+def test_the_sweep_seals_a_document_whose_task_was_lost(
+    deal: Deal, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    send_for_signature(deal)
+    monkeypatch.setattr(sealing, "schedule", lambda document: None)  # the broker was down
+    document = sign_all(deal, django_capture_on_commit_callbacks)
+    assert sealing.sweep() == 0  # just signed: its task may still be on its way
+    with time_machine.travel(
+        timezone.now() + sealing.LOST_AFTER + timedelta(seconds=1), tick=False
+    ):
+        assert sealing.sweep() == 1
+    document.refresh_from_db()
+    assert document.state == SignedDocument.State.SEALED
+    assert sealing.sweep() == 0
 
 
 def test_a_failed_render_leaves_the_agreement_out_for_signature_until_retried(
