@@ -40,7 +40,8 @@ class Race:
     def after_read(self) -> None:
         me = threading.get_ident()
         with self._guard:
-            if me in self.have_read:
+            # Only a contender's first read is held; reads outside the race pass.
+            if me in self.have_read or me not in self.sessions:
                 return
             self.have_read.add(me)
         my_session = self.sessions[me]
