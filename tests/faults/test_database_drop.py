@@ -161,6 +161,29 @@ def test_api_create_answers_503_keeps_nothing_and_the_next_request_works(
 
 
 @pytest.mark.usefixtures("served_like_production")
+def test_a_retry_with_the_same_idempotency_key_runs_again_after_the_503(
+    world: World, summary: Summary, api_as: Any
+) -> None:
+    """The 503 releases the request's Idempotency-Key (nothing was done under it), so the
+    client's retry with the same key runs, instead of waiting on a key held forever."""
+    client = api_as(world.candidate)
+    key = {"Idempotency-Key": "found-health-data-alliance"}
+    with drop_after('INSERT INTO "consortia_membership"') as drop:
+        response = client.post(f"{API}/consortia/", FOUNDING, format="json", headers=key)
+    again = client.post(f"{API}/consortia/", FOUNDING, format="json", headers=key)
+    replay = client.post(f"{API}/consortia/", FOUNDING, format="json", headers=key)
+    summary.note(
+        f"first {response.status_code}, retry {again.status_code}, replay {replay.status_code} "
+        f"({replay.get('Idempotent-Replayed')}), consortia {founded()}"
+    )
+    assert drop.terminated
+    assert_clean_503(response)
+    assert again.status_code == 201, again.content
+    assert (replay.status_code, replay["Idempotent-Replayed"]) == (201, "true")
+    assert founded() == 1
+
+
+@pytest.mark.usefixtures("served_like_production")
 @pytest.mark.parametrize(
     ("language", "title"), [("en", "Briefly unavailable"), ("fr", "Brièvement indisponible")]
 )
