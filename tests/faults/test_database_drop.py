@@ -259,11 +259,13 @@ def test_a_connection_that_died_between_requests_is_replaced_before_use(
 
 
 @pytest.mark.usefixtures("served_like_production")
-def test_a_database_that_cannot_be_reached_answers_503_wherever_the_first_query_is(
+def test_a_database_that_cannot_be_reached_answers_503_until_it_is_back(
     world: World, summary: Summary, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The database refuses connections from the start of the request: whether the first
-    query is a middleware's (the session) or the view's, the answer is the 503."""
+    """The database refuses connections from the start of the request (down, not just
+    one session lost): the page and the API answer the 503, and the first request once it is
+    back succeeds. (These pages' first query is the view's, since the session loads lazily;
+    a middleware's failure goes through handler500: test_database_unavailable_answers.py.)"""
     browser, api = Client(raise_request_exception=False), Client(raise_request_exception=False)
     browser.force_login(world.chair)
     api.force_login(world.chair)
