@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "audit.middleware.AuditContextMiddleware",
     "alliance.denials.DenialAuditMiddleware",
+    # Last, so it sees a view's exception first: a lost database answers 503.
+    "alliance.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "alliance.urls"

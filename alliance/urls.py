@@ -19,9 +19,10 @@ api_v1: list[URLPattern | URLResolver] = [
     path("redoc/", RedocPage.as_view(url_name="api:schema"), name="redoc"),
 ]
 
-# Under /api/v1/ an unknown URL and a crash answer problem details too (alliance.api.problems).
+# Under /api/v1/ an unknown URL and a crash answer problem details too (alliance.api.problems);
+# a lost database answers 503, not 500 (alliance.unavailable).
 handler404 = "alliance.api.problems.page_not_found"
-handler500 = "alliance.api.problems.server_error"
+handler500 = "alliance.unavailable.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),

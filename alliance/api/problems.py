@@ -155,6 +155,14 @@ TYPES: tuple[ProblemType, ...] = (
         "The server failed to answer; the failure was logged. Retry later, and quote the "
         "X-Request-ID header of the answer to the operator if it persists.",
     ),
+    ProblemType(
+        "service-unavailable",
+        503,
+        "Service unavailable",
+        "The server could not reach what it depends on (`code` `database_unavailable`: the "
+        "database). The request was done in full or not at all: read before repeating a "
+        "change. Retry after the seconds the Retry-After header gives.",
+    ),
 )
 BY_SLUG: Mapping[str, ProblemType] = {problem.slug: problem for problem in TYPES}
 

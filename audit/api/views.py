@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -43,15 +44,18 @@ class AuditEventViewSet(RowViewSet):
         response = super().list(request, *args, **kwargs)
         filters = AuditEventFilter(request.query_params, queryset=self.get_queryset()).applied()
         per_consortium = Counter(row["consortium_id"] for row in response.data["results"])
-        for consortium_id, count in per_consortium.items():
-            audit_read(
-                actor=request.user,
-                consortium_id=consortium_id,
-                action=Action.LIST,
-                filters=filters,
-                count=count,
-                what="audit.auditevent",
-            )
+        # A page spanning several chains is one read: all its events are recorded, or (when
+        # the database is lost halfway, and the caller sees a 503 instead) none.
+        with transaction.atomic():
+            for consortium_id, count in per_consortium.items():
+                audit_read(
+                    actor=request.user,
+                    consortium_id=consortium_id,
+                    action=Action.LIST,
+                    filters=filters,
+                    count=count,
+                    what="audit.auditevent",
+                )
         return response
 
 

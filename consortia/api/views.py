@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -138,14 +139,17 @@ class ConsortiumViewSet(RowViewSet):
         consortium = permissions.get_consortium_for(request.user, pk, ConsortiumAction.CHANGE)
         fields = self.validated(api.ConsortiumUpdateInput, partial=True)
         new_status = fields.pop("status", None)
-        if fields:
-            consortium = services.consortium_update(
-                actor=acting_user(request), consortium=consortium, **fields
-            )
-        if new_status is not None and new_status != consortium.status:
-            consortium = services.consortium_transition(
-                actor=acting_user(request), consortium=consortium, status=new_status
-            )
+        # One PATCH, one outcome: a refused move (or a lost database) must not leave the
+        # other fields changed on their own.
+        with transaction.atomic():
+            if fields:
+                consortium = services.consortium_update(
+                    actor=acting_user(request), consortium=consortium, **fields
+                )
+            if new_status is not None and new_status != consortium.status:
+                consortium = services.consortium_transition(
+                    actor=acting_user(request), consortium=consortium, status=new_status
+                )
         return self.row_response(consortium)
 
     def destroy(self, request: Request, pk: str) -> Response:
