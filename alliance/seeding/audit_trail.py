@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from hashlib import sha256
+from itertools import zip_longest
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -54,15 +55,23 @@ def seed_audit(
     first_id = next_id(AuditEvent)
 
     def rows() -> Iterator[list[Any]]:
-        event_id = first_id
-        for index, (consortium, pool) in enumerate(zip(people.consortia, pools, strict=True)):
-            count = total // chains + (1 if index < total % chains else 0)
-            for row in _chain(
+        # The chains take turns, as consortia act at the same time: ids follow time across
+        # the whole table, so "latest first" by id finds a consortium's events as it would
+        # in a deployment, not in one block per consortium.
+        each = [
+            _chain(
                 consortium.id, consortium.name, pool, by_consortium[consortium.id],
-                [consortium.chair, *consortium.technical], count, index, rng,
-            ):  # fmt: skip
-                yield [event_id, *row]
-                event_id += 1
+                [consortium.chair, *consortium.technical],
+                total // chains + (1 if index < total % chains else 0), index, rng,
+            )
+            for index, (consortium, pool) in enumerate(zip(people.consortia, pools, strict=True))
+        ]  # fmt: skip
+        event_id = first_id
+        for turn in zip_longest(*each):
+            for row in turn:
+                if row is not None:
+                    yield [event_id, *row]
+                    event_id += 1
 
     big = total > people.size.rebuild_indexes_above
     with indexes_deferred(AuditEvent, progress) if big else nullcontext():
