@@ -1,6 +1,6 @@
 """Each request of the load mix in-process (Django's test client against the same database):
-its SQL query count, the slowest of its queries and its median server time, so the mix's
-slowest endpoints can be named with what they cost.
+its SQL query count, the slowest of its queries, its median server time and how much of it
+SQL took, so the mix's slowest endpoints can be named with what they cost.
 
 Run by bench/load_bench.py as ``python -m bench.load_measure --requests JSON``; prints JSON.
 """
@@ -35,7 +35,7 @@ def measure(requests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     for request in requests:
         client = Client()
         send(client, request)  # warm: caches, templates, the first connection
-        times, counts, statuses, slowest = [], [], set(), (0.0, "")
+        times, sql_times, counts, statuses, slowest = [], [], [], set(), (0.0, "")
         for _ in range(REPEATS):
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
@@ -43,13 +43,16 @@ def measure(requests: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 times.append(1000 * (time.perf_counter() - started))
             statuses.add(response.status_code)
             counts.append(len(queries))
+            sql_times.append(sum(1000 * float(query["time"]) for query in queries.captured_queries))
             for query in queries.captured_queries:
                 if float(query["time"]) * 1000 > slowest[0]:
                     slowest = (float(query["time"]) * 1000, query["sql"][:240])
         figures = results.setdefault(
-            request["label"], {"median_ms": [], "queries": [], "statuses": [], "slowest": (0.0, "")}
+            request["label"],
+            {"median_ms": [], "sql_ms": [], "queries": [], "statuses": [], "slowest": (0.0, "")},
         )
         figures["median_ms"].append(statistics.median(times))
+        figures["sql_ms"].append(statistics.median(sql_times))
         figures["queries"].append(max(counts))
         figures["statuses"] = sorted(set(figures["statuses"]) | statuses)
         if slowest[0] > figures["slowest"][0]:
