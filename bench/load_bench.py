@@ -105,7 +105,7 @@ def prepare_and_run(
                     binary,
                     web.base,
                     "/",
-                    max(2, seconds // 2),
+                    seconds,
                     None,
                     script,
                     script_arguments=[str(mix), label],
