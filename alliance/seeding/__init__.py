@@ -53,6 +53,11 @@ def seed_world(*, size: Size, seed: int, write: Write) -> dict[str, int]:
         raise SeedingRefusedError(
             "This database already holds a seeded world; seed a fresh database instead."
         )
+    if not is_superuser():
+        raise SeedingRefusedError(
+            "seed_world loads with the per-row triggers off (as pg_restore does), which takes "
+            "a PostgreSQL superuser; connect as one to a disposable database."
+        )
     rng = random.Random(seed)  # noqa: S311 - a reproducible fixture, not security
     progress = Progress(write)
     loaded = (
@@ -65,19 +70,16 @@ def seed_world(*, size: Size, seed: int, write: Write) -> dict[str, int]:
         # per-row foreign-key triggers (and the clause guard, which refuses clauses for
         # versions already frozen) off while loading, then check every key in one pass.
         cursor.execute("SET LOCAL synchronous_commit = off")
-        replica = is_superuser()
-        if replica:
-            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute("SET LOCAL session_replication_role = replica")
         world = people_module.seed_people(size, rng, progress)
         pools = seed_compute(world, rng, progress)
         agreements = seed_agreements(world, rng, progress)
         seed_usage(world, pools, rng, progress)
         seed_audit(world, agreements, pools, rng, progress)
-        if replica:
-            cursor.execute("SET LOCAL session_replication_role = origin")
-            with progress.timed("foreign keys checked"):
-                broken = {model.__name__: found for model in loaded if (found := orphans(model))}
-            assert not broken, f"rows point at nothing: {broken}"
+        cursor.execute("SET LOCAL session_replication_role = origin")
+        with progress.timed("foreign keys checked"):
+            broken = {model.__name__: found for model in loaded if (found := orphans(model))}
+        assert not broken, f"rows point at nothing: {broken}"
         reset_sequences(loaded)
         audit_record(
             action=Action.CREATE,
