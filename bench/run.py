@@ -314,8 +314,17 @@ def main() -> None:
             "dashboard",
             "partners",
             "webhooks",
+            "load",
         ],
         help="Run one part only.",
+    )
+    parser.add_argument(
+        "--reseed-load",
+        action="store_true",
+        help="Seed the load mix's national-scale database again even if it is there.",
+    )
+    parser.add_argument(
+        "--load-port", type=int, default=8774, help="Port of the load mix's server."
     )
     parser.add_argument(
         "--compliance-jobs",
@@ -354,6 +363,17 @@ def main() -> None:
         from bench import partners_bench
 
         partners_bench.run(binary, arguments.server, arguments.rounds, arguments.seconds)
+    if arguments.only in (None, "load"):
+        from bench import load_bench
+
+        load_bench.prepare_and_run(
+            binary,
+            arguments.server,
+            rounds=arguments.rounds,
+            seconds=arguments.seconds,
+            port=arguments.load_port,
+            reseed=arguments.reseed_load,
+        )
     if arguments.only in (None, "audit"):
         from bench import audit_bench
 
