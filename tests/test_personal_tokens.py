@@ -24,7 +24,9 @@ def _client(token: str) -> APIClient:
 
 
 def test_one_query_reads_the_token_its_person_and_their_organisation(world: World) -> None:
-    expected = world.observer.organisation.name
+    organisation = world.observer.organisation
+    assert organisation is not None
+    expected = organisation.name
     _, token = AuthToken.objects.create(user=world.observer)
     AuthToken.objects.create(user=world.observer, expiry=datetime.timedelta(days=-1))
     with CaptureQueriesContext(connection) as queries:
