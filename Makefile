@@ -11,7 +11,7 @@ WEB_COMMAND := gunicorn alliance.wsgi:application --bind 0.0.0.0:8000 --workers 
 WORKER_COMMAND := celery -A alliance worker --loglevel=INFO --concurrency=2 --max-tasks-per-child=50
 BEAT_COMMAND := celery -A alliance beat --loglevel=INFO --schedule=/tmp/alliance-celerybeat-schedule
 
-.PHONY: help install run test lint typecheck pytest bench screenshots lock web worker beat migrate clean
+.PHONY: help install run test lint typecheck pytest bench screenshots lock audit web worker beat migrate clean
 
 help:
 	@echo "make run    set up .venv, migrate, seed the demo and serve http://$(HOST):$(PORT) (SQLite, no other service)"
@@ -20,6 +20,7 @@ help:
 	@echo "make screenshots  retake docs/screenshots/*.png in headless Chromium (the README shows them)"
 	@echo "make backup [BACKUP_DIR=var/backups]  signed backup of the database and stored files (docs/operations.md)"
 	@echo "make restore BACKUP=var/backups/alliance-...  restore into an empty database and prove it"
+	@echo "make audit  known vulnerabilities in the locked dependencies (pip-audit; needs the network)"
 
 $(VENV)/.installed: requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +69,14 @@ backup: install
 restore: install
 	@test -n "$(BACKUP)" || { echo "Name the backup: make restore BACKUP=$(BACKUP_DIR)/alliance-..."; exit 2; }
 	$(BIN)/python manage.py restore $(BACKUP)
+
+# Known vulnerabilities in both lock files, from the advisory service AUDIT_SERVICE (pypi or
+# osv). Not part of `make test`: it needs the network. --strict: a package the service cannot
+# look up fails the audit instead of passing unchecked.
+AUDIT_SERVICE ?= pypi
+audit: install
+	$(BIN)/pip-audit --strict --disable-pip --progress-spinner off --vulnerability-service $(AUDIT_SERVICE) -r requirements/base.lock
+	$(BIN)/pip-audit --strict --disable-pip --progress-spinner off --vulnerability-service $(AUDIT_SERVICE) -r requirements/dev.lock
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput

@@ -1,24 +1,32 @@
 """Server-rendered SVG charts that every app may use: they show without JavaScript, print in
 PDFs and fetch nothing from elsewhere (a sovereign deployment runs air-gapped).
 
-pygal renders them without its tooltip script (``js=[]``); ``accessible`` strips its comments
-and inline configuration script, checks that the SVG refers to no URL but the SVG namespaces,
+pygal renders them without its tooltip script (``js=[]``); ``accessible`` strips its comments,
+inline configuration script and inline stylesheet, checks that the SVG refers to no URL but the SVG namespaces,
 and labels it (``role="img"``, ``<title>``, ``<desc>``) for assistive technology. A chart never
 relies on colour alone: values are printed on the bars, series differ in line pattern or
 hatching, and every page shows the same numbers as a table and as CSV.
+
+The content security policy allows no inline style, so a chart's look comes from the static
+``css/charts.css`` (pygal's own stylesheet, scoped to every chart alike instead of to one
+chart's random id; tests/test_chart_stylesheet.py keeps the two in step). A PDF has no such
+policy and no stylesheet link: ``with_stylesheet`` puts the rules back inside its SVG.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import html
 import inspect
 import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import ParamSpec
 
 import pygal  # type: ignore[import-untyped]
+from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -34,6 +42,11 @@ _FETCHES = re.compile(
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
 _SVG_OPEN = re.compile(r"<svg\b([^>]*)>")
+_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)</style>", re.DOTALL)
+_CHART_ID = re.compile(r"#chart-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# A style attribute in markup (in text, quotes are escaped, so a name cannot look like one).
+_STYLE_ATTRIBUTE = re.compile(r"""\sstyle\s*=\s*["']""", re.IGNORECASE)
+STYLESHEET = "css/charts.css"
 
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif'
 STYLE = Style(
@@ -73,9 +86,23 @@ def external_urls(svg: str) -> set[str]:
     return {target for target in targets if URL.match(target.strip())}
 
 
+def pygal_stylesheet(svg: str) -> str:
+    """The rules of pygal's inline stylesheet in ``svg``, as css/charts.css holds them: for
+    every chart (the class all carry) rather than this one's id, and line patterns for line
+    charts only (a bar's outline must not be dashed)."""
+    found = _STYLE_ELEMENT.search(svg)
+    # Unescaped: inside the SVG it is XML text (".graph &gt; .background").
+    css = _CHART_ID.sub(".pygal-chart", html.unescape(found.group(1)) if found else "")
+    return css.replace(".pygal-chart .series.serie-", ".pygal-chart .line-graph .series.serie-")
+
+
 def accessible(svg: str, title: str, description: str) -> SafeString:
-    """pygal's SVG without its comments and script, labelled for assistive technology."""
-    svg = _SCRIPT.sub("", _COMMENT.sub("", svg))
+    """pygal's SVG without its comments, script and inline styles, labelled for assistive
+    technology."""
+    svg = _STYLE_ELEMENT.sub("", _SCRIPT.sub("", _COMMENT.sub("", svg)))
+    # The (never shown) tooltip's only inline style, as a presentation attribute instead.
+    svg = svg.replace('style="opacity: 0"', 'opacity="0"')
+    assert not _STYLE_ATTRIBUTE.search(svg), "a chart carries an inline style the CSP refuses"
     # Named by its content: the same chart (cached, below) keeps the same id.
     label_id = f"chart-title-{hashlib.sha256((title + svg).encode()).hexdigest()[:12]}"
     opening = _SVG_OPEN.search(svg)
@@ -89,6 +116,18 @@ def accessible(svg: str, title: str, description: str) -> SafeString:
     leftover = external_urls(svg)
     assert not leftover, f"a chart refers to {sorted(leftover)}"
     return mark_safe(svg)  # noqa: S308 - built by pygal's XML writer, text escaped above
+
+
+def with_stylesheet(svg: str) -> SafeString:
+    """A chart for a PDF: WeasyPrint styles an SVG from inside it, and no CSP applies there."""
+    path = finders.find(STYLESHEET)
+    assert isinstance(path, str), f"{STYLESHEET} is a static file"
+    css = Path(path).read_text(encoding="utf-8")
+    opening = _SVG_OPEN.search(svg)
+    assert opening is not None, "a chart is an <svg> element"
+    return mark_safe(  # noqa: S308 - our own static stylesheet inside our own chart
+        f"{svg[: opening.end()]}<style>{css}</style>{svg[opening.end() :]}"
+    )
 
 
 Arguments = ParamSpec("Arguments")

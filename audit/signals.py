@@ -29,13 +29,15 @@ def _login_failed(
 ) -> None:
     # Django already masks the password in ``credentials``; only the username is kept.
     username = str(credentials.get("username", ""))[:150]
+    # django-axes (its handler runs before this one) marks a request it refuses or locks.
+    locked = getattr(request, "axes_locked_out", False)
     audit_record(
         action=Action.LOGIN_FAILED,
         actor=AnonymousUser(),
         object_type="auth.user",
         object_display=username,
         outcome=Outcome.DENIED,
-        reason="wrong username or password",
+        reason="too many failed sign-ins: locked out" if locked else "wrong username or password",
     )
 
 

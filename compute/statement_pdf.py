@@ -8,6 +8,7 @@ from django.utils import timezone
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 
+from alliance.charts import with_stylesheet
 from alliance.pdf_fetcher import AppFontsFetcher, fonts_url
 from compute import charts
 from compute.statements import Statement
@@ -36,7 +37,7 @@ def render_statement(statement: Statement, consortium: Consortium) -> bytes:
         {
             "statement": statement,
             "consortium": consortium,
-            "chart": chart,
+            "chart": with_stylesheet(chart) if chart is not None else None,
             "generated_at": timezone.now(),
             "fonts_url": fonts_url(),
         },

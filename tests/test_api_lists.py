@@ -56,3 +56,16 @@ def test_motions_page_with_a_cursor_and_filter_by_status(world: World, api_as: A
     refused = client.get("/api/v1/motions/?status=maybe")
     assert refused.status_code == 400
     assert set(refused.json()["errors"]) == {"status"}
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "7.2", "1e3", "501", "", "²", "ten"])
+def test_a_malformed_page_size_is_refused_not_ignored(size: str, world: World, api_as: Any) -> None:
+    """Found by the negative contract run: DRF fell back to the default page size in silence."""
+    answer = api_as(world.chair).get("/api/v1/motions/", {"page_size": size})
+    assert answer.status_code == 400
+    assert answer["Content-Type"].startswith("application/problem+json")
+    assert "page_size" in str(answer.json())
+
+
+def test_page_size_within_bounds_is_honoured(world: World, api_as: Any) -> None:
+    assert api_as(world.chair).get("/api/v1/consortia/", {"page_size": "500"}).status_code == 200
