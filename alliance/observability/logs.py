@@ -102,14 +102,19 @@ class ContextFilter(logging.Filter):
 
 
 class JsonFormatter(BaseJsonFormatter):
-    """One JSON object a line: time (UTC, ISO 8601), level, logger, message, the context
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, message, pid, the context
     fields that are known, any ``extra`` fields, and the traceback as ``exc_info``."""
 
     def __init__(self) -> None:
         super().__init__(
-            "{asctime}{levelname}{name}{message}",
+            "{asctime}{levelname}{name}{message}{process}",
             style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            rename_fields={
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "process": "pid",
+            },
             # The request object is summarised by the context fields; taskName is asyncio's.
             reserved_attrs=[*RESERVED_ATTRS, "request", "taskName", "color_message"],
         )
