@@ -137,9 +137,21 @@ def test_queue_depth_counts_the_messages_waiting(
     assert value(samples, "alliance_redis_up") == 1
 
 
-@requires_redis
-def test_task_counters_and_runtime_come_from_redis(db: Any, client: Client) -> None:
+@pytest.fixture
+def task_name() -> Iterator[str]:
+    """A task name of this test's own, whose counters are removed from Redis afterwards."""
     name = f"tests.observability.task_{uuid.uuid4().hex}"
+    yield name
+    client = redis_client()
+    assert client is not None
+    fields = [field for field in client.hkeys(metrics.TASKS_KEY) if name.encode() in field]
+    if fields:
+        client.hdel(metrics.TASKS_KEY, *fields)
+
+
+@requires_redis
+def test_task_counters_and_runtime_come_from_redis(db: Any, client: Client, task_name: str) -> None:
+    name = task_name
     metrics.record_task(name, "SUCCESS", 0.07)
     metrics.record_task(name, "SUCCESS", 3.0)
     metrics.record_task(name, "FAILURE", 0.01)
