@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 # The long-running processes. docker-compose.yml runs exactly these commands (a test checks).
-WEB_COMMAND := gunicorn alliance.wsgi:application --bind 0.0.0.0:8000 --workers 2 --access-logfile -
+WEB_COMMAND := gunicorn alliance.wsgi:application --config gunicorn_config.py --bind 0.0.0.0:8000 --workers 2
 WORKER_COMMAND := celery -A alliance worker --loglevel=INFO --concurrency=2 --max-tasks-per-child=50
 BEAT_COMMAND := celery -A alliance beat --loglevel=INFO --schedule=/tmp/alliance-celerybeat-schedule
 

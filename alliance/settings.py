@@ -8,6 +8,7 @@ give SECRET_KEY and ALLOWED_HOSTS, or start-up stops with a message naming what 
 from __future__ import annotations
 
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import django_stubs_ext
@@ -16,6 +17,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from alliance import env
+from alliance.observability import logs as observability_logs
 from alliance.partners.catalogue import SCOPES as PARTNER_SCOPES
 
 django_stubs_ext.monkeypatch()
@@ -80,6 +82,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: request metrics and the log context (request id, user, path) for all below;
+    # then the probes and /metrics, answered before host validation and the HTTPS redirect.
+    "alliance.observability.middleware.RequestObservabilityMiddleware",
+    "alliance.observability.middleware.OperationsEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -442,14 +448,11 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
-}
+# Logs: JSON lines (LOG_FORMAT=json, the default unless DEBUG) or plain text, each record
+# carrying the request id, user and path, or the task and the request that enqueued it
+# (alliance/observability/logs.py).
+LOG_FORMAT = observability_logs.log_format()
+LOGGING = observability_logs.logging_config(LOG_FORMAT, env.string("LOG_LEVEL", "INFO"))
 
 # PDF signing (agreements/pdfsign)
 # Production seals with the PKCS#12 file in SIGNING_PKCS12_PATH. Without it, the demo CA in
@@ -506,3 +509,27 @@ SOCIALACCOUNT_REQUESTS_TIMEOUT = 10  # seconds for each call to a provider
 # Issuers must be https; a provider on the loopback interface may use http only when this is
 # on (development and tests).
 SSO_ALLOW_LOOPBACK_HTTP_ISSUERS = env.boolean("SSO_ALLOW_LOOPBACK_HTTP_ISSUERS", DEBUG)
+
+# Operations (alliance/observability, docs/operations.md "Health, logs and metrics").
+# Celery workers write a heartbeat to Redis every WORKER_HEARTBEAT_INTERVAL seconds; /readyz
+# fails when none is fresher than WORKER_HEARTBEAT_MAX_AGE.
+WORKER_HEARTBEAT_INTERVAL = env.integer("WORKER_HEARTBEAT_INTERVAL", 10, minimum=1)
+WORKER_HEARTBEAT_MAX_AGE = env.integer("WORKER_HEARTBEAT_MAX_AGE", 60, minimum=1)
+if WORKER_HEARTBEAT_MAX_AGE <= WORKER_HEARTBEAT_INTERVAL:
+    raise ImproperlyConfigured(
+        f"WORKER_HEARTBEAT_MAX_AGE={WORKER_HEARTBEAT_MAX_AGE} must exceed "
+        f"WORKER_HEARTBEAT_INTERVAL={WORKER_HEARTBEAT_INTERVAL}, or a live worker looks dead."
+    )
+# /metrics answers only direct requests from these networks (comma-separated CIDRs), and only
+# with "Authorization: Bearer <token>" when METRICS_BEARER_TOKEN is set; others get a 404.
+METRICS_ALLOWED_NETWORKS = tuple(
+    env.string_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+)
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_NETWORKS entry {_network!r} is not a network such as 10.0.0.0/8."
+        ) from None
+METRICS_BEARER_TOKEN = env.optional_string("METRICS_BEARER_TOKEN")

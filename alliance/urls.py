@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from alliance import views
 from alliance.api.doc_pages import RedocPage, SwaggerPage
+from alliance.observability import views as observability
 from alliance.partners.urls import oauth_urls
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -26,7 +27,10 @@ handler500 = "alliance.unavailable.server_error"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Probes and metrics are served ahead of the middleware stack (docs/operations.md).
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", observability.readyz, name="readyz"),
+    path("metrics", observability.metrics_view, name="metrics"),
     # set_language: the language switcher in base.html posts here (no i18n_patterns).
     path("i18n/", include("django.conf.urls.i18n")),
     path(

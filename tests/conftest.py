@@ -179,6 +179,16 @@ def celery_config() -> Mapping[str, Any]:
     }
 
 
+@pytest.fixture
+def celery_app(celery_app: Any) -> Any:
+    """celery.contrib.pytest's test app, with the bootsteps alliance.celery adds to the
+    project's app (the worker heartbeat that /readyz reads)."""
+    from alliance.observability.worker import install
+
+    install(celery_app)
+    return celery_app
+
+
 @pytest.fixture(scope="session")
 def celery_includes() -> list[str]:
     return [

@@ -56,3 +56,14 @@ def test_compose_app_services_are_production_configured() -> None:
         assert "SECRET_KEY_FILE" in environment, (
             "the secret comes from a file, never the compose file"
         )
+
+
+def test_compose_web_health_check_asks_the_liveness_probe() -> None:
+    """It runs inside the container by address over plain HTTP: /healthz is answered ahead
+    of host validation and the HTTPS redirect (tests/observability/test_probes.py)."""
+    from alliance.observability.middleware import operations_paths
+
+    check = compose()["services"]["web"]["healthcheck"]["test"]
+    (url,) = re.findall(r"http://127\.0\.0\.1:8000(/[a-z]*)", " ".join(check))
+    assert url == "/healthz"
+    assert url in operations_paths()

@@ -59,6 +59,12 @@ def test_documented_production_values_pass_check_deploy() -> None:
         ({"REDIS_URL": "http://redis"}, "REDIS_URL must start with redis://"),
         ({"CONN_MAX_AGE": "forever"}, "CONN_MAX_AGE='forever' is not an integer."),
         ({"CSRF_TRUSTED_ORIGINS": "alliance.example.eu"}, "must include the scheme"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT='xml' must be one of json, plain"),
+        ({"METRICS_ALLOWED_NETWORKS": "10.0.0.0/8,intranet"}, "entry 'intranet' is not a network"),
+        (
+            {"WORKER_HEARTBEAT_INTERVAL": "60", "WORKER_HEARTBEAT_MAX_AGE": "30"},
+            "WORKER_HEARTBEAT_MAX_AGE=30 must exceed WORKER_HEARTBEAT_INTERVAL=60",
+        ),
     ],
 )
 def test_bad_configuration_stops_start_up_naming_the_variable(
