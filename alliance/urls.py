@@ -22,6 +22,7 @@ api_v1: list[URLPattern | URLResolver] = [
 
 # Under /api/v1/ an unknown URL and a crash answer problem details too (alliance.api.problems);
 # a lost database answers 503, not 500 (alliance.unavailable).
+handler400 = "alliance.api.problems.bad_request"
 handler404 = "alliance.api.problems.page_not_found"
 handler500 = "alliance.unavailable.server_error"
 

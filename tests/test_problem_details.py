@@ -243,3 +243,19 @@ def test_the_documentation_describes_every_type() -> None:
     guide = (Path(__file__).resolve().parents[1] / "docs" / "api-errors.md").read_text()
     missing = [p.slug for p in problems.TYPES if f"### `/api/v1/problems/{p.slug}`" not in guide]
     assert missing == []
+
+
+def test_a_host_the_deployment_does_not_serve_is_a_problem_under_the_api(
+    db: None, api_as: Any
+) -> None:
+    """Django refuses such a request before any view; under /api/v1/ the answer is still a
+    problem body (found by schemathesis fuzzing the Host header), elsewhere Django's page."""
+    client = api_as(None)
+    refused = client.get("/api/v1/consortia/", HTTP_HOST="not-ours.example")
+    assert refused.status_code == 400
+    assert refused["Content-Type"] == problems.CONTENT_TYPE
+    assert refused.json()["type"].endswith("/malformed-request")
+    assert refused.json()["code"] == "bad_request"
+    page = client.get("/consortia/", HTTP_HOST="not-ours.example")
+    assert page.status_code == 400
+    assert page["Content-Type"].startswith("text/html")

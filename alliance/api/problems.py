@@ -276,6 +276,17 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     )
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a request Django refuses before any view (a Host header the deployment
+    does not serve, a suspicious operation) answers a problem under /api/v1/, like every
+    other error of the API; elsewhere, Django's page."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    return _outside_drf(
+        body("malformed-request", 400, "The server refused this request.", code="bad_request")
+    )
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: under /api/v1/ a problem that tells nothing of the failure itself (the
     log has it), only the request's id to quote; elsewhere, Django's page."""

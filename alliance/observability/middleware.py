@@ -6,9 +6,13 @@ import logging
 import time
 from collections.abc import Callable
 from functools import cache
+from typing import Any
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
 from django.urls import resolve, reverse
 
 from alliance.observability import context, metrics
@@ -78,6 +82,13 @@ class OperationsEndpointsMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # The answers skip the stack below, but not the headers every answer carries: the
+        # same middlewares add them, so the probes keep whatever policy the pages have.
+        self.headers: list[Any] = [
+            SecurityMiddleware(get_response),
+            XFrameOptionsMiddleware(get_response),
+            CSPMiddleware(get_response),
+        ]
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info not in operations_paths():
@@ -85,4 +96,6 @@ class OperationsEndpointsMiddleware:
         match = resolve(request.path_info)
         request.resolver_match = match
         response: HttpResponse = match.func(request, *match.args, **match.kwargs)
+        for middleware in self.headers:
+            response = middleware.process_response(request, response)
         return response

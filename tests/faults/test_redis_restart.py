@@ -67,7 +67,8 @@ def holding_receiver() -> Iterator[HoldingReceiver]:
 
 def send(broker: str, queue_name: str, endpoint_ids: list[int]) -> list[str]:
     """Queue one delivery task per endpoint, as the application would, on ``broker``."""
-    sender = Celery("faults-sender", broker=broker)
+    # Not made current: the application's own tasks must keep the test app after this test.
+    sender = Celery("faults-sender", broker=broker, set_as_current=False)
     try:
         return [
             sender.send_task(DELIVER, args=[endpoint_id], queue=queue_name).id
