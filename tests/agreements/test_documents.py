@@ -109,17 +109,23 @@ def test_the_terms_travel_inside_the_signed_file(
     assert manifest["completion"]["audit_head"] == document.completion["audit_head"]
 
 
+@pytest.fixture
+def unsealed(
+    deal: Deal, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> SignedDocument:
+    """Signed by every party, its sealing task never sent (as when the broker was down)."""
+    send_for_signature(deal)
+    monkeypatch.setattr(sealing, "schedule", lambda document: None)
+    return sign_all(deal, django_capture_on_commit_callbacks)
+
+
 def test_sealing_twice_leaves_one_file(sealed: SignedDocument) -> None:
     assert sealing.seal_executed(document_id=sealed.pk) is False
     assert stored_files() == [sealed.file_name.rsplit("/", 1)[-1]]
 
 
-def test_a_run_that_died_mid_render_is_taken_over(
-    deal: Deal, django_capture_on_commit_callbacks: Any, monkeypatch: Any
-) -> None:
-    send_for_signature(deal)
-    monkeypatch.setattr(sealing, "schedule", lambda document: None)
-    document = sign_all(deal, django_capture_on_commit_callbacks)
+def test_a_run_that_died_mid_render_is_taken_over(unsealed: SignedDocument) -> None:
+    document = unsealed
     # The dead run had claimed the document and written a file it never recorded.
     SignedDocument.objects.filter(pk=document.pk).update(
         state=SignedDocument.State.RENDERING, started_at=timezone.now() - timedelta(hours=1)
@@ -135,26 +141,18 @@ def test_a_run_that_died_mid_render_is_taken_over(
     assert sealing.seal_executed(document_id=document.pk) is False
 
 
-def test_a_fresh_run_is_not_taken_over(
-    deal: Deal, django_capture_on_commit_callbacks: Any, monkeypatch: Any
-) -> None:
-    send_for_signature(deal)
-    monkeypatch.setattr(sealing, "schedule", lambda document: None)
-    document = sign_all(deal, django_capture_on_commit_callbacks)
+def test_a_fresh_run_is_not_taken_over(unsealed: SignedDocument) -> None:
+    document = unsealed
     SignedDocument.objects.filter(pk=document.pk).update(
         state=SignedDocument.State.RENDERING, started_at=timezone.now()
     )
     assert sealing.seal_executed(document_id=document.pk) is False
 
 
-def test_a_redelivered_task_takes_over_a_fresh_run_at_once(
-    deal: Deal, django_capture_on_commit_callbacks: Any, monkeypatch: Any
-) -> None:
+def test_a_redelivered_task_takes_over_a_fresh_run_at_once(unsealed: SignedDocument) -> None:
     # The broker redelivers only when the worker holding the message died, so the fresh
     # run is a dead one; waiting STALE_AFTER would leave the agreement unexecuted meanwhile.
-    send_for_signature(deal)
-    monkeypatch.setattr(sealing, "schedule", lambda document: None)
-    document = sign_all(deal, django_capture_on_commit_callbacks)
+    document = unsealed
     SignedDocument.objects.filter(pk=document.pk).update(
         state=SignedDocument.State.RENDERING, started_at=timezone.now(), attempts=1
     )
@@ -164,11 +162,9 @@ def test_a_redelivered_task_takes_over_a_fresh_run_at_once(
 
 
 def test_a_document_that_kills_every_worker_fails_instead_of_coming_back_for_ever(
-    deal: Deal, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+    unsealed: SignedDocument,
 ) -> None:
-    send_for_signature(deal)
-    monkeypatch.setattr(sealing, "schedule", lambda document: None)
-    document = sign_all(deal, django_capture_on_commit_callbacks)
+    document = unsealed
     SignedDocument.objects.filter(pk=document.pk).update(
         state=SignedDocument.State.RENDERING,
         started_at=timezone.now(),
@@ -180,12 +176,8 @@ def test_a_document_that_kills_every_worker_fails_instead_of_coming_back_for_eve
     assert "worker died" in document.error
 
 
-def test_the_sweep_seals_a_document_whose_task_was_lost(
-    deal: Deal, django_capture_on_commit_callbacks: Any, monkeypatch: Any
-) -> None:
-    send_for_signature(deal)
-    monkeypatch.setattr(sealing, "schedule", lambda document: None)  # the broker was down
-    document = sign_all(deal, django_capture_on_commit_callbacks)
+def test_the_sweep_seals_a_document_whose_task_was_lost(unsealed: SignedDocument) -> None:
+    document = unsealed
     assert sealing.sweep() == 0  # just signed: its task may still be on its way
     with time_machine.travel(
         timezone.now() + sealing.LOST_AFTER + timedelta(seconds=1), tick=False

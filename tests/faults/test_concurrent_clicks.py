@@ -38,7 +38,7 @@ from django.utils import timezone
 from agreements import sealing, signing
 from agreements.models import Signature, SignedDocument
 from audit.models import AuditEvent
-from compute import allocations, capacity
+from compute import capacity
 from compute.models import AllocationRequest, Reservation
 from consortia import services as consortia_services
 from consortia.governance import services as governance
@@ -46,7 +46,8 @@ from consortia.governance.tally import Rule
 from consortia.models import Motion, Role, User, Vote
 from tests.agreements.conftest import make_deal
 from tests.agreements.signing_helpers import PASSWORD, send_for_signature
-from tests.compute.conftest import Grid, at, make_grid
+from tests.compute.conftest import Grid, make_grid
+from tests.compute.test_api import submitted
 from tests.conftest import World, requires_postgres
 from tests.consortia.factories import RoleAssignmentFactory, UserFactory
 from tests.faults.race import Race
@@ -62,18 +63,6 @@ ASKED = 8
 @pytest.fixture
 def summary(request: pytest.FixtureRequest) -> Iterator[Summary]:
     yield from reporting(request)
-
-
-def ask(grid: Grid, gpus: int) -> AllocationRequest:
-    return allocations.request_submit(
-        actor=grid.technician,
-        pool=grid.pool,
-        gpus=gpus,
-        starts_at=at("2027-01-10"),
-        ends_at=at("2027-01-20"),
-        purpose="Fine-tune the legal-domain model",
-        sites=[grid.paris],
-    )
 
 
 def second_board_member(world: World) -> User:
@@ -147,7 +136,7 @@ def last_capacity(world: World, monkeypatch: pytest.MonkeyPatch) -> LastCapacity
     """Two requests for 8 of Paris's 15 grantable GPUs, two board members to approve them,
     and each approval held after reading what is free (``tests.faults.race``)."""
     grid = make_grid(world)
-    asked = [ask(grid, ASKED), ask(grid, ASKED)]
+    asked = [submitted(grid, ASKED), submitted(grid, ASKED)]
     race = Race(contenders=2)
     monkeypatch.setattr(capacity, "lock", race.entering(capacity.lock))
     monkeypatch.setattr(capacity, "tightest", race.reading(capacity.tightest))
