@@ -22,6 +22,9 @@ from knox.models import AuthToken
 from knox.settings import CONSTANTS
 from rest_framework import exceptions
 
+from alliance.compiled import CompiledQuery, column_names, instances
+from consortia.models import Organisation, User
+
 
 class PersonalTokenAuthentication(TokenAuthentication):  # type: ignore[misc]
     def authenticate_credentials(self, token: bytes) -> tuple[Any, AuthToken]:
@@ -32,10 +35,7 @@ class PersonalTokenAuthentication(TokenAuthentication):  # type: ignore[misc]
         except (UnicodeDecodeError, TypeError, binascii.Error):
             raise refused from None
         now = timezone.now()
-        candidates = AuthToken.objects.filter(
-            token_key=raw[: CONSTANTS.TOKEN_KEY_LENGTH]
-        ).select_related("user__organisation")
-        for auth_token in candidates:
+        for auth_token in _tokens_with_key(raw[: CONSTANTS.TOKEN_KEY_LENGTH]):
             if auth_token.expiry is not None and auth_token.expiry < now:
                 continue
             if compare_digest(digest, auth_token.digest):
@@ -44,6 +44,39 @@ class PersonalTokenAuthentication(TokenAuthentication):  # type: ignore[misc]
                     raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
                 return user, auth_token
         raise refused
+
+
+def _token_query(key: str) -> Any:
+    return (
+        AuthToken.objects.filter(token_key=key)
+        .order_by()
+        .values_list(
+            *column_names(AuthToken),
+            *(f"user__{name}" for name in column_names(User)),
+            *(f"user__organisation__{name}" for name in column_names(Organisation)),
+        )
+    )
+
+
+# Every API request asks this: compiled once (see alliance.compiled).
+_TOKENS = CompiledQuery(_token_query)
+
+
+def _tokens_with_key(key: str) -> list[AuthToken]:
+    """The tokens whose key starts the presented one, each with its person and organisation."""
+    token_end = len(column_names(AuthToken))
+    user_end = token_end + len(column_names(User))
+    found = []
+    for row in _TOKENS.rows(key=key):
+        (auth_token,) = instances(AuthToken, [row[:token_end]])
+        (user,) = instances(User, [row[token_end:user_end]])
+        organisation = row[user_end:]
+        user.organisation = (
+            instances(Organisation, [organisation])[0] if organisation[0] is not None else None
+        )
+        auth_token.user = user
+        found.append(auth_token)
+    return found
 
 
 def purge_expired() -> int:

@@ -88,7 +88,7 @@ def _spec(user: User, consortium: Consortium, fields: dict[str, Any]) -> dict[st
 
 
 def _consortium(user: User, pk: int) -> Consortium:
-    consortium = consortium_permissions.get_consortium_for(user, pk)
+    consortium = consortium_permissions.get_bare_consortium_for(user, pk)
     # The right before anything in the body is looked up: a reader gets 403 whatever it sent.
     selectors.require_check_jobs(user, consortium.pk)
     return consortium

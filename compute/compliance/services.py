@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from agreements.models import Dataset, IPAsset
 from agreements.terms import ACTIONS, PURPOSES
+from alliance import compiled
 from alliance.errors import AccessDeniedError
 from audit.models import Action
 from audit.services import audit_record
@@ -294,7 +295,7 @@ def decide_and_record(
     at = at or timezone.now()
     facts = source.facts(spec, at)
     verdict = decide_module.decide(facts)
-    decision = Decision.objects.create(
+    decision = Decision(
         job_id=spec.job_id,
         consortium=consortium,
         outcome=str(verdict.outcome),
@@ -307,6 +308,8 @@ def decide_and_record(
         decided_at=timezone.now(),
         decided_by=actor,
     )
+    # Decisions are the gate's critical path: an insert compiled once, not the ORM's save().
+    compiled.insert(decision)
     audit_record(
         action=Action.CREATE,
         actor=actor,
