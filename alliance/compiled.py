@@ -14,6 +14,7 @@ raw SQL, where NULL matches nothing, as it would have.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Callable, Sequence
@@ -111,15 +112,16 @@ def _converted(row: Sequence[Any], converters: dict[int, tuple[list[Any], Any]])
     return tuple(values)
 
 
-def column_names(model: type[Model]) -> list[str]:
+@functools.cache
+def column_names(model: type[Model]) -> tuple[str, ...]:
     """The model's concrete fields' attribute names, in the order ``from_db`` takes them."""
-    return [field.attname for field in model._meta.concrete_fields]
+    return tuple(field.attname for field in model._meta.concrete_fields)
 
 
 def instances(model: type[ModelT], rows: Sequence[Sequence[Any]]) -> list[ModelT]:
     """Model instances from rows of ``column_names(model)``, as the ORM would build them."""
     names = column_names(model)
-    return [model.from_db(connection.alias, names, row) for row in rows]
+    return [model.from_db(connection.alias, list(names), row) for row in rows]
 
 
 _inserts: dict[tuple[str, type[Model]], tuple[str, list[Any]]] = {}

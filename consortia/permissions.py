@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import models
+from django.db import connection, models
 from django.db.models.expressions import RawSQL
 
 from alliance.compiled import CompiledQuery, column_names, instances
@@ -425,14 +425,22 @@ def get_bare_consortium_for(
 ) -> Consortium:
     """``get_consortium_for`` without the partnership model and home jurisdiction, for the
     paths a pipeline calls many times a minute (the compliance gate): the user's standing,
-    which the right needs anyway, says whether the consortium is visible; then its row."""
+    which the right needs anyway, says whether the consortium is visible, and the instance
+    loads its fields only when one is read."""
     if ConsortiumAction.VIEW not in consortium_rights(user, pk):
         raise _not_visible(Consortium, pk, action.value)
-    found = instances(Consortium, _CONSORTIUM_ROW.rows(pk=pk))
-    if not found:
-        raise _not_visible(Consortium, pk, action.value)
-    require(user, action, found[0])
-    return found[0]
+    if user.is_superuser:
+        # Every right, whether or not the consortium exists: its row says.
+        found = instances(Consortium, _CONSORTIUM_ROW.rows(pk=pk))
+        if not found:
+            raise _not_visible(Consortium, pk, action.value)
+        consortium = found[0]
+    else:
+        # Anyone else sees it through a membership or a grant, rows that cannot outlive it:
+        # the consortium exists, and its fields are read (a query) only if someone asks.
+        consortium = Consortium.from_db(connection.alias, ["id"], [pk])
+    require(user, action, consortium)
+    return consortium
 
 
 def get_membership_for(

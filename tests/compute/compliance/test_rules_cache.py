@@ -95,6 +95,21 @@ def test_another_process_takes_the_book_from_the_shared_cache(c: Compliance) -> 
     assert rule_reads(queries) == []
 
 
+def test_decisions_leave_the_shared_book_as_it_was(c: Compliance) -> None:
+    # Sources read the book's own dictionaries (no copy per decision): none may add to them.
+    warm(c)
+    book = rules_cache.fact_source(c.grid.world.consortium_a.pk).rules
+    assert book is not None
+    before = {name: dict(getattr(book, name)) for name in BOOK_DICTIONARIES}
+    for changes in ({"sites": [c.grid.paris, c.grid.frankfurt]}, {"output_jurisdiction": "JP"}):
+        decide(c, **changes)
+    assert rules_cache.fact_source(c.grid.world.consortium_a.pk).rules is book
+    assert {name: dict(getattr(book, name)) for name in BOOK_DICTIONARIES} == before
+
+
+BOOK_DICTIONARIES = ("sites", "certificates", "exposures", "clauses", "memberships")
+
+
 def test_an_amendment_that_supersedes_the_version_shows_at_once(c: Compliance) -> None:
     warm(c)
     deal = c.deal
