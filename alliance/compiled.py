@@ -150,6 +150,22 @@ def _insert_sql(model: type[Model]) -> tuple[str, list[Any]]:
     return found
 
 
+def insert_statement(instance: Model) -> tuple[str, list[Any]]:
+    """The SQL and parameters that insert a new instance and return its primary key, for a
+    caller that sends more in the same round trip; then ``inserted`` with the key."""
+    sql, fields = _insert_sql(type(instance))
+    return sql, [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+    ]
+
+
+def inserted(instance: Model, pk: Any) -> None:
+    """Mark an instance stored under ``pk``, as save() would."""
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
 def insert(instance: Model) -> None:
     """Insert a new instance (its primary key drawn by the database) without the ORM's
     save(): no signals and no save() override run, so only for models that have neither.
@@ -157,13 +173,8 @@ def insert(instance: Model) -> None:
     if connection.vendor != "postgresql":
         instance.save(force_insert=True)
         return
-    sql, fields = _insert_sql(type(instance))
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
-    ]
+    sql, params = insert_statement(instance)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         (pk,) = cursor.fetchone()
-    instance.pk = pk
-    instance._state.adding = False
-    instance._state.db = connection.alias
+    inserted(instance, pk)

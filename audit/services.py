@@ -184,10 +184,14 @@ class EventSpec(TypedDict, total=False):
     object_display: str
 
 
+def _chain_of(consortium_id: int | None) -> str:
+    return consortium_chain(consortium_id) if consortium_id is not None else PLATFORM_CHAIN
+
+
 def _event_fields(event: EventSpec) -> dict[str, Any]:
     """An event's fields, all but its place in the chain (sequence, time and hashes)."""
     consortium_id = event.get("consortium_id")
-    chain = consortium_chain(consortium_id) if consortium_id is not None else PLATFORM_CHAIN
+    chain = _chain_of(consortium_id)
     request = context.current()
     fields: dict[str, Any] = {
         "chain": chain,
@@ -251,6 +255,32 @@ def audit_record(**event: Unpack[EventSpec]) -> AuditEvent:
         record = _chained(fields, _lock_chain_and_read_head(fields["chain"]))
         # Every write of every request ends here: an insert compiled once (events have no
         # signals and no save() of their own).
+        compiled.insert(record)
+    _tell_recorded([record])
+    return record
+
+
+def audit_record_inserting(instance: models.Model, **event: Unpack[EventSpec]) -> AuditEvent:
+    """Insert ``instance``, a new row, and append the event about it (which may name it as
+    its target). The event needs the row's id, so on PostgreSQL the insert travels with the
+    chain's lock and the read of its head, one round trip fewer than an insert followed by
+    ``audit_record``: what the compliance gate does for every decision. Only for models
+    without signals or a save() of their own (``alliance.compiled.insert``)."""
+    if connection.vendor != "postgresql":
+        with transaction.atomic(savepoint=False):
+            compiled.insert(instance)
+            return audit_record(**event)
+    chain = _chain_of(event.get("consortium_id"))
+    sql, params = compiled.insert_statement(instance)
+    with transaction.atomic(savepoint=False):
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql}; {_LOCK_AND_READ_HEAD}", [*params, chain, chain])
+            (pk,) = cursor.fetchone()
+            cursor.nextset()  # the lock's empty row
+            cursor.nextset()
+            head = cursor.fetchone()
+        compiled.inserted(instance, pk)
+        record = _chained(_event_fields(event), (int(head[0]), str(head[1])) if head else None)
         compiled.insert(record)
     _tell_recorded([record])
     return record

@@ -17,10 +17,9 @@ from django.utils import timezone
 
 from agreements.models import Dataset, IPAsset
 from agreements.terms import ACTIONS, PURPOSES
-from alliance import compiled
 from alliance.errors import AccessDeniedError
 from audit.models import Action
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_inserting
 from compute import permissions
 from compute.compliance import decide as decide_module
 from compute.compliance import facts as facts_module
@@ -308,9 +307,10 @@ def decide_and_record(
         decided_at=timezone.now(),
         decided_by=actor,
     )
-    # Decisions are the gate's critical path: an insert compiled once, not the ORM's save().
-    compiled.insert(decision)
-    audit_record(
+    # Decisions are the gate's critical path: an insert compiled once, not the ORM's save(),
+    # sent with the audit chain's lock.
+    audit_record_inserting(
+        decision,
         action=Action.CREATE,
         actor=actor,
         consortium_id=consortium.pk,

@@ -104,3 +104,37 @@ def test_the_database_refuses_truncate(world: World) -> None:
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             cursor.execute("TRUNCATE audit_auditevent")
     assert AuditEvent.objects.exists()
+
+
+def test_a_row_inserted_with_its_event_is_named_by_it_and_the_chain_holds(world: World) -> None:
+    # The compliance gate's path: the insert, the chain's lock and its head in one round trip.
+    from audit.models import Action
+    from audit.services import audit_record_inserting
+    from compute.compliance.models import Decision
+
+    chain = f"consortium:{world.consortium_a.pk}"
+    audit_record(action=Action.UPDATE, actor=world.chair, consortium_id=world.consortium_a.pk)
+    before = AuditEvent.objects.filter(chain=chain).count()
+    now = world.consortium_a.created_at
+    decision = Decision(
+        consortium=world.consortium_a,
+        outcome="allow",
+        rules_digest="0" * 64,
+        evaluated_for=now,
+        decided_at=now,
+        decided_by=world.member,
+    )
+    event = audit_record_inserting(
+        decision,
+        action=Action.CREATE,
+        actor=world.member,
+        consortium_id=world.consortium_a.pk,
+        target=decision,
+    )
+    assert decision.pk is not None
+    assert not decision._state.adding
+    assert Decision.objects.filter(pk=decision.pk, outcome="allow").exists()
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.object_type, stored.object_id) == ("compute.decision", str(decision.pk))
+    assert stored.sequence == before + 1
+    assert chain_is_valid(chain)
