@@ -255,7 +255,7 @@ def _reconcile(source: FactSource, items: list[Item], now: datetime.datetime) ->
     }
     found: dict[str, tuple[Item, Reason]] = {}
     for item in items:
-        verdict = decide(source.facts(item.spec, item.at), digest=False)
+        verdict = decide(source.facts(item.spec, item.at), digest=False, explain=False)
         for reason in verdict.reasons:
             found.setdefault(item.key(reason), (item, reason))
 
