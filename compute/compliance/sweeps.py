@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from django.db import connection, models, transaction
 from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -259,6 +260,14 @@ def _placement_items(placements: Iterable[Placement], now: datetime.datetime) ->
     return items
 
 
+def _among(pks: list[int]) -> Any:
+    """For an ``__in`` filter on ids: on PostgreSQL one array parameter, not a placeholder per
+    id, which the ORM builds and psycopg parses in Python (2,000 to 3,500 ids a batch)."""
+    if connection.vendor != "postgresql":
+        return pks
+    return RawSQL("SELECT unnest(%s::bigint[])", (pks,))
+
+
 def _batches(pks: list[int]) -> Iterator[list[int]]:
     for start in range(0, len(pks), BATCH):
         yield pks[start : start + BATCH]
@@ -281,7 +290,9 @@ def sweep_consortium(consortium_id: int, now: datetime.datetime | None = None) -
         for batch in _batches(pks):
             with transaction.atomic():
                 # Locked, and still live once locked: items that ended meanwhile drop out.
-                locked = live.filter(pk__in=batch).order_by("pk").select_for_update(of=("self",))
+                locked = (
+                    live.filter(pk__in=_among(batch)).order_by("pk").select_for_update(of=("self",))
+                )
                 result.add(_reconcile(source, items_of(locked, now), now))
     result.resolved += _resolve_ended(consortium_id, now)
     if result.opened:
@@ -302,7 +313,7 @@ def _reconcile(source: FactSource, items: list[Item], now: datetime.datetime) ->
     unresolved: dict[str, Any] = {
         row["key"]: row
         for row in Finding.objects.select_for_update()
-        .filter(**{f"{kind}_id__in": [item.pk for item in items]}, status__in=UNRESOLVED)
+        .filter(**{f"{kind}_id__in": _among([item.pk for item in items])}, status__in=UNRESOLVED)
         .order_by("pk")
         .values("pk", "key", "source", "message")
     }
@@ -329,7 +340,7 @@ def _reconcile(source: FactSource, items: list[Item], now: datetime.datetime) ->
             )
         else:
             unchanged.append(row["pk"])
-    Finding.objects.filter(pk__in=unchanged).update(last_seen_at=now)
+    Finding.objects.filter(pk__in=_among(unchanged)).update(last_seen_at=now)
     Finding.objects.bulk_update(changed, ["source", "message", "last_seen_at"], batch_size=500)
     result.seen = len(changed) + len(unchanged)
 
@@ -340,7 +351,7 @@ def _reconcile(source: FactSource, items: list[Item], now: datetime.datetime) ->
 
     gone = [row["pk"] for key, row in unresolved.items() if key not in found]
     _resolve_all(
-        Finding.objects.filter(pk__in=gone).order_by("pk"),
+        Finding.objects.filter(pk__in=_among(gone)).order_by("pk"),
         now,
         "No longer found by the sweep: the rule is now met.",
     )
@@ -418,7 +429,7 @@ def _resolve_all(findings: Iterable[Finding], now: datetime.datetime, note: str)
             }
         )
     # One UPDATE however many: a sweep after a rule change may resolve thousands at once.
-    Finding.objects.filter(pk__in=[finding.pk for finding in findings]).update(
+    Finding.objects.filter(pk__in=_among([finding.pk for finding in findings])).update(
         status=Finding.Status.RESOLVED,
         resolved_at=now,
         note=Case(
