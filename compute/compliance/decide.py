@@ -104,8 +104,10 @@ def clause_state(clause: ClauseFacts, facts: Facts) -> str:
 class _Judge:
     """Collects reasons, obligations and checks while the rules run."""
 
-    def __init__(self, facts: Facts) -> None:
+    def __init__(self, facts: Facts, *, explain: bool = True) -> None:
         self.facts = facts
+        # A sweep reads only the reasons: the checks that passed are kept for explain mode.
+        self.explain = explain
         self.reasons: list[Reason] = []
         self.obligations: list[Obligation] = []
         self.checks: list[Check] = []
@@ -128,12 +130,18 @@ class _Judge:
         message: str = "",
         source: Source | None = None,
     ) -> bool:
-        self.checks.append(
-            Check(rule, subject, passed, "" if passed else str(code), message if not passed else "")
-        )
-        if not passed:
+        if passed:
+            self.passed(rule, subject)
+        else:
+            if self.explain:
+                self.checks.append(Check(rule, subject, False, str(code), message))
             self.reasons.append(Reason(code, subject, expected, actual, message, source))
         return passed
+
+    def passed(self, rule: str, subject: Subject) -> None:
+        """A check that passed, for explain mode: what ``check`` records for it."""
+        if self.explain:
+            self.checks.append(Check(rule, subject, True))
 
     def oblige(
         self, code: ObligationCode, subject: Subject, message: str, source: Source | None = None
@@ -302,29 +310,38 @@ def _locations_and_onward(
     facts, job = judge.facts, judge.facts.job
     for clause in clauses:
         allowed = sorted(clause.terms.jurisdictions)
+        within = ", ".join(allowed)
+        # Every site is checked against every clause: the texts of a breach are only written
+        # for a breach, since nearly every check of a sweep passes.
         for site in compute_sites:
             site_subject = model_subject or _site_subject(site)
-            judge.check(
-                "site_jurisdiction_allowed",
-                site_subject,
-                judge.within_any(site.jurisdiction, allowed),
-                code(Code.SITE_JURISDICTION_NOT_ALLOWED),
-                expected=f"within {', '.join(allowed)}",
-                actual=site.jurisdiction,
-                message=f"{about}{site.name} computes in {site.jurisdiction}, outside "
-                f"{', '.join(allowed)} (clause {clause.number}).",
-                source=source_of(clause),
-            )
+            if judge.within_any(site.jurisdiction, allowed):
+                judge.passed("site_jurisdiction_allowed", site_subject)
+            else:
+                judge.check(
+                    "site_jurisdiction_allowed",
+                    site_subject,
+                    False,
+                    code(Code.SITE_JURISDICTION_NOT_ALLOWED),
+                    expected=f"within {within}",
+                    actual=site.jurisdiction,
+                    message=f"{about}{site.name} computes in {site.jurisdiction}, outside "
+                    f"{within} (clause {clause.number}).",
+                    source=source_of(clause),
+                )
             for admin in site.administered_from:
+                if judge.within_any(admin, allowed):
+                    judge.passed("administration_allowed", site_subject)
+                    continue
                 judge.check(
                     "administration_allowed",
                     site_subject,
-                    judge.within_any(admin, allowed),
+                    False,
                     code(Code.ADMIN_ACCESS_OUTSIDE_ALLOWED),
-                    expected=f"administered within {', '.join(allowed)}",
+                    expected=f"administered within {within}",
                     actual=admin,
                     message=f"{about}{site.name} is administered from {admin}, outside "
-                    f"{', '.join(allowed)} (clause {clause.number}).",
+                    f"{within} (clause {clause.number}).",
                     source=source_of(clause),
                 )
 
@@ -332,7 +349,7 @@ def _locations_and_onward(
         if destination is not None and not judge.within_any(destination, allowed):
             onward = clause.terms.onward_transfer
             if onward == "requires_steering_approval":
-                judge.checks.append(Check("onward_transfer", subject, True))
+                judge.passed("onward_transfer", subject)
                 judge.oblige(
                     ObligationCode.ONWARD_TRANSFER_NEEDS_STEERING_APPROVAL,
                     subject,
@@ -357,7 +374,7 @@ def _locations_and_onward(
                     source=source_of(clause),
                 )
         elif destination is not None:
-            judge.checks.append(Check("onward_transfer", subject, True))
+            judge.passed("onward_transfer", subject)
 
 
 def _basis_for(judge: _Judge, origin: str, target: str) -> TransferBasisFacts | None:
@@ -413,7 +430,7 @@ def _residency_and_movement(
         return
     for site in compute_sites:
         if judge.within(site.jurisdiction, dataset.residency):
-            judge.checks.append(Check("data_stays_in_residency", _site_subject(site), True))
+            judge.passed("data_stays_in_residency", _site_subject(site))
             continue
         for clause in clauses:
             judge.check(
@@ -495,7 +512,7 @@ def _site_checks(
                 "and the job handles personal or confidential data.",
             )
         else:
-            judge.checks.append(Check("provider_exposure", provider, True))
+            judge.passed("provider_exposure", provider)
             judge.oblige(
                 ObligationCode.PROVIDER_EXTRATERRITORIAL_EXPOSURE,
                 provider,
@@ -504,10 +521,11 @@ def _site_checks(
             )
 
 
-def decide(facts: Facts, *, digest: bool = True) -> Decision:
+def decide(facts: Facts, *, digest: bool = True, explain: bool = True) -> Decision:
     """Allow, deny or allow with obligations, with every reason. Pure: no database.
-    A sweep, which stores no decision, skips the digest of the rules (``digest=False``)."""
-    judge = _Judge(facts)
+    A sweep, which stores no decision, skips the digest of the rules (``digest=False``) and
+    the checks that passed (``explain=False``: the decision's ``explain`` is then empty)."""
+    judge = _Judge(facts, explain=explain)
     job = facts.job
     job_subject = Subject(job.scope, job.job_id, job.label)
 

@@ -22,10 +22,11 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 from django.utils import timezone
 
@@ -40,6 +41,8 @@ from compute.compliance.reasons import SEVERITY, Reason
 from compute.compliance.sources import FactSource
 from compute.models import AllocationRequest, Reservation
 from consortia.models import Role
+
+M = TypeVar("M", bound=models.Model)
 
 LIVE = (Job.Status.PROPOSED, Job.Status.RUNNING)
 GRANTED = (AllocationRequest.Status.APPROVED, AllocationRequest.Status.PARTLY_APPROVED)
@@ -122,31 +125,83 @@ def live_placements(consortium_id: int | None, now: datetime.datetime) -> QueryS
 
 def _links(through: Any, owner: str, target: str, pks: list[int]) -> dict[int, tuple[int, ...]]:
     links: dict[int, list[int]] = defaultdict(list)
-    for owner_id, target_id in through.objects.filter(**{f"{owner}__in": pks}).values_list(
-        owner, target
-    ):
+    for owner_id, target_id in _link_rows(through, owner, target, pks):
         links[owner_id].append(target_id)
     return {pk: tuple(sorted(targets)) for pk, targets in links.items()}
 
 
-def _job_items(jobs: list[Job], now: datetime.datetime) -> list[Item]:
-    pks = [job.pk for job in jobs]
+def _link_rows(through: Any, owner: str, target: str, pks: list[int]) -> Iterable[tuple[int, int]]:
+    if connection.vendor != "postgresql":
+        linked: Iterable[tuple[int, int]] = through.objects.filter(
+            **{f"{owner}__in": pks}
+        ).values_list(owner, target)
+        return linked
+    # One array parameter, not 2,000: the ORM builds, and psycopg parses, a placeholder per id.
+    meta = through._meta
+    quote = connection.ops.quote_name
+    owner_column, target_column = (quote(meta.get_field(name).column) for name in (owner, target))
+    table = quote(meta.db_table)
+    sql = f"SELECT {owner_column}, {target_column} FROM {table} WHERE {owner_column} = ANY(%s)"  # noqa: S608 - names from the model
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pks])
+        rows: list[tuple[int, int]] = cursor.fetchall()
+    return rows
+
+
+# What a sweep reads of a job, as plain rows: building 100,000 Job instances cost a first
+# sweep ~3 s.
+JOB_COLUMNS = (
+    "pk",
+    "consortium_id",
+    "organisation_id",
+    "purpose",
+    "action",
+    "movement",
+    "starts_at",
+    "ends_at",
+    "model_id",
+    "output_jurisdiction_id",
+    "output_site_id",
+    "aggregation_site_id",
+    "secure_aggregation",
+    "dp_epsilon",
+)
+
+
+def _job_items(jobs: QuerySet[Job], now: datetime.datetime) -> list[Item]:
+    rows = list(jobs.values_list(*JOB_COLUMNS))
+    pks = [row[0] for row in rows]
     datasets = _links(Job.datasets.through, "job_id", "dataset_id", pks)
     sites = _links(Job.sites.through, "job_id", "site_id", pks)
-    return [
-        Item(
-            "job",
-            job.pk,
-            job.organisation_id,
-            JobSpec.from_job(job, datasets.get(job.pk, ()), sites.get(job.pk, ())),
-            max(now, job.starts_at),
+    items = []
+    for row in rows:
+        job = dict(zip(JOB_COLUMNS, row, strict=True))
+        pk = job["pk"]
+        spec = JobSpec(
+            consortium_id=job["consortium_id"],
+            organisation_id=job["organisation_id"],
+            dataset_ids=datasets.get(pk, ()),
+            site_ids=sites.get(pk, ()),
+            purpose=job["purpose"],
+            action=job["action"],
+            movement=job["movement"],
+            starts_at=job["starts_at"],
+            ends_at=job["ends_at"],
+            model_id=job["model_id"],
+            output_jurisdiction=job["output_jurisdiction_id"],
+            output_site_id=job["output_site_id"],
+            aggregation_site_id=job["aggregation_site_id"],
+            secure_aggregation=job["secure_aggregation"],
+            dp_epsilon=job["dp_epsilon"],
+            job_id=pk,
         )
-        for job in jobs
-    ]
+        items.append(Item("job", pk, job["organisation_id"], spec, max(now, job["starts_at"])))
+    return items
 
 
-def _allocation_items(requests: list[AllocationRequest], now: datetime.datetime) -> list[Item]:
+def _allocation_items(locked: Iterable[AllocationRequest], now: datetime.datetime) -> list[Item]:
     """A grant puts the request's data at the sites its GPUs were reserved at."""
+    requests = list(locked)
     pks = [request.pk for request in requests]
     datasets = _links(AllocationRequest.datasets.through, "allocationrequest_id", "dataset_id", pks)
     reserved: dict[int, set[int]] = defaultdict(set)
@@ -177,7 +232,7 @@ def _allocation_items(requests: list[AllocationRequest], now: datetime.datetime)
     return items
 
 
-def _placement_items(placements: list[Placement], now: datetime.datetime) -> list[Item]:
+def _placement_items(placements: Iterable[Placement], now: datetime.datetime) -> list[Item]:
     items = []
     for placement in placements:
         since = datetime.datetime.combine(placement.since, datetime.time.min, tzinfo=datetime.UTC)
@@ -205,6 +260,14 @@ def _placement_items(placements: list[Placement], now: datetime.datetime) -> lis
     return items
 
 
+def _among(pks: list[int]) -> Any:
+    """For an ``__in`` filter on ids: on PostgreSQL one array parameter, not a placeholder per
+    id, which the ORM builds and psycopg parses in Python (2,000 to 3,500 ids a batch)."""
+    if connection.vendor != "postgresql":
+        return pks
+    return RawSQL("SELECT unnest(%s::bigint[])", (pks,))
+
+
 def _batches(pks: list[int]) -> Iterator[list[int]]:
     for start in range(0, len(pks), BATCH):
         yield pks[start : start + BATCH]
@@ -227,9 +290,10 @@ def sweep_consortium(consortium_id: int, now: datetime.datetime | None = None) -
         for batch in _batches(pks):
             with transaction.atomic():
                 # Locked, and still live once locked: items that ended meanwhile drop out.
-                locked = live.filter(pk__in=batch).order_by("pk").select_for_update(of=("self",))
-                rows = list(locked)
-                result.add(_reconcile(source, items_of(rows, now), now))
+                locked = (
+                    live.filter(pk__in=_among(batch)).order_by("pk").select_for_update(of=("self",))
+                )
+                result.add(_reconcile(source, items_of(locked, now), now))
     result.resolved += _resolve_ended(consortium_id, now)
     if result.opened:
         _notify(consortium_id, result)
@@ -249,13 +313,13 @@ def _reconcile(source: FactSource, items: list[Item], now: datetime.datetime) ->
     unresolved: dict[str, Any] = {
         row["key"]: row
         for row in Finding.objects.select_for_update()
-        .filter(**{f"{kind}_id__in": [item.pk for item in items]}, status__in=UNRESOLVED)
+        .filter(**{f"{kind}_id__in": _among([item.pk for item in items])}, status__in=UNRESOLVED)
         .order_by("pk")
         .values("pk", "key", "source", "message")
     }
     found: dict[str, tuple[Item, Reason]] = {}
     for item in items:
-        verdict = decide(source.facts(item.spec, item.at), digest=False)
+        verdict = decide(source.facts(item.spec, item.at), digest=False, explain=False)
         for reason in verdict.reasons:
             found.setdefault(item.key(reason), (item, reason))
 
@@ -276,7 +340,7 @@ def _reconcile(source: FactSource, items: list[Item], now: datetime.datetime) ->
             )
         else:
             unchanged.append(row["pk"])
-    Finding.objects.filter(pk__in=unchanged).update(last_seen_at=now)
+    Finding.objects.filter(pk__in=_among(unchanged)).update(last_seen_at=now)
     Finding.objects.bulk_update(changed, ["source", "message", "last_seen_at"], batch_size=500)
     result.seen = len(changed) + len(unchanged)
 
@@ -287,7 +351,7 @@ def _reconcile(source: FactSource, items: list[Item], now: datetime.datetime) ->
 
     gone = [row["pk"] for key, row in unresolved.items() if key not in found]
     _resolve_all(
-        Finding.objects.filter(pk__in=gone).order_by("pk"),
+        Finding.objects.filter(pk__in=_among(gone)).order_by("pk"),
         now,
         "No longer found by the sweep: the rule is now met.",
     )
@@ -296,20 +360,35 @@ def _reconcile(source: FactSource, items: list[Item], now: datetime.datetime) ->
 
 
 def _new_finding(item: Item, key: str, reason: Reason, now: datetime.datetime) -> Finding:
-    return Finding(
-        consortium_id=item.spec.consortium_id,
-        **{f"{item.kind}_id": item.pk},
-        owner_id=item.owner_id,
-        key=key,
-        code=str(reason.code),
-        severity=str(SEVERITY[reason.code]),
-        subject=reason.subject.as_json(),
-        message=reason.message,
-        expected=reason.expected,
-        actual=reason.actual,
-        source=reason.source.as_json() if reason.source else None,
-        opened_at=now,
-        last_seen_at=now,
+    return _positional(
+        Finding,
+        {
+            "consortium_id": item.spec.consortium_id,
+            f"{item.kind}_id": item.pk,
+            "owner_id": item.owner_id,
+            "key": key,
+            "code": str(reason.code),
+            "severity": str(SEVERITY[reason.code]),
+            "subject": reason.subject.as_json(),
+            "message": reason.message,
+            "expected": reason.expected,
+            "actual": reason.actual,
+            "source": reason.source.as_json() if reason.source else None,
+            "opened_at": now,
+            "last_seen_at": now,
+        },
+    )
+
+
+def _positional(model: type[M], values: dict[str, Any]) -> M:
+    """``model(**values)``, by attribute name, with every other field at its default.
+    Django builds an instance from positional values in half the time it takes from
+    keywords: a first sweep builds 170,000 findings."""
+    return model(
+        *[
+            values[field.attname] if field.attname in values else field.get_default()
+            for field in model._meta.concrete_fields
+        ]
     )
 
 
@@ -350,7 +429,7 @@ def _resolve_all(findings: Iterable[Finding], now: datetime.datetime, note: str)
             }
         )
     # One UPDATE however many: a sweep after a rule change may resolve thousands at once.
-    Finding.objects.filter(pk__in=[finding.pk for finding in findings]).update(
+    Finding.objects.filter(pk__in=_among([finding.pk for finding in findings])).update(
         status=Finding.Status.RESOLVED,
         resolved_at=now,
         note=Case(

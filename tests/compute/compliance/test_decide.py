@@ -391,6 +391,17 @@ def test_reason_codes(code: Code, case: Case, raised: bool) -> None:
         assert decision.outcome == Outcome.DENY
 
 
+@pytest.mark.parametrize(
+    "case", [pytest.param(case, id=name) for name, _code, case, _raised in CASES]
+)
+def test_without_explain_a_decision_differs_only_in_its_empty_explain(case: Case) -> None:
+    """What a sweep asks for (``explain=False``) is the same decision, bar the checks."""
+    facts = case()
+    explained = decide(facts)
+    assert explained.explain
+    assert decide(facts, explain=False) == replace(explained, explain=())
+
+
 def test_every_code_is_in_the_table_both_ways() -> None:
     for code in Code:
         outcomes = {raised for _name, case_code, _case, raised in CASES if case_code == code}

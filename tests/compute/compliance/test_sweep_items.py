@@ -15,7 +15,7 @@ from audit.services import EventSpec, audit_record_many
 from audit.verification import verify
 from compute import allocations
 from compute.compliance import sweeps
-from compute.compliance.models import Finding
+from compute.compliance.models import Finding, Job
 from compute.compliance.reasons import SEVERITY, Code, Severity
 from compute.compliance.sources import FactSource, gather
 from compute.models import AllocationRequest
@@ -127,7 +127,7 @@ def test_many_new_findings_make_one_notification(c: Compliance, mailoutbox: Any)
 
 def test_a_preloaded_source_gives_the_same_facts_without_a_query(c: Compliance) -> None:
     jobs = [live_job(c), live_job(c, action="copy_raw", movement="data_to_compute")]
-    specs = [sweeps._job_items([job], NOW)[0].spec for job in jobs]
+    specs = [sweeps._job_items(Job.objects.filter(pk=job.pk), NOW)[0].spec for job in jobs]
     source = FactSource(c.grid.world.consortium_a.pk)
     source.preload(specs)
     source.facts(specs[0], NOW)  # the day's approvals and sites are read once, on first use
