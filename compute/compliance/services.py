@@ -293,7 +293,7 @@ def decide_and_record(
     spec = _spec_of(actor, consortium, spec_or_job, source)
     at = at or timezone.now()
     facts = source.facts(spec, at)
-    verdict = decide_module.decide(facts)
+    verdict = decide_module.decide(facts, explain=explain)
     decision = Decision(
         job_id=spec.job_id,
         consortium=consortium,
