@@ -56,7 +56,7 @@ class _StrictInput(serializers.Serializer[Any]):
         """The declared fields, each a shallow copy that this serializer binds to itself.
 
         DRF deep-copies every declared field for each instance, which re-runs every field's
-        constructor: a tenth of the gate's time for a decision. Plain fields keep no state
+        constructor: a twentieth of the gate's time for a decision. Plain fields keep no state
         between requests once constructed, so a shallow copy is enough; nested serializers
         (the batch's jobs) are deep-copied as DRF does."""
         return {

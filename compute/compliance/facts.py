@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from types import SimpleNamespace
 from typing import Any
 
 from compute.compliance.models import Job
@@ -51,11 +52,12 @@ class JobSpec:
     @classmethod
     def from_job(
         cls,
-        job: Job,
+        job: Job | SimpleNamespace,
         dataset_ids: tuple[int, ...] | None = None,
         site_ids: tuple[int, ...] | None = None,
     ) -> JobSpec:
-        """The spec of a stored job; a sweep passes the ids it loaded for many jobs at once."""
+        """The spec of a stored job, or of a sweep's row of its columns (with the ids the
+        sweep loaded for many jobs at once)."""
         if dataset_ids is None:
             dataset_ids = tuple(sorted(dataset.pk for dataset in job.datasets.all()))
         if site_ids is None:

@@ -22,6 +22,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from django.db import connection, models, transaction
@@ -175,27 +176,9 @@ def _job_items(jobs: QuerySet[Job], now: datetime.datetime) -> list[Item]:
     sites = _links(Job.sites.through, "job_id", "site_id", pks)
     items = []
     for row in rows:
-        job = dict(zip(JOB_COLUMNS, row, strict=True))
-        pk = job["pk"]
-        spec = JobSpec(
-            consortium_id=job["consortium_id"],
-            organisation_id=job["organisation_id"],
-            dataset_ids=datasets.get(pk, ()),
-            site_ids=sites.get(pk, ()),
-            purpose=job["purpose"],
-            action=job["action"],
-            movement=job["movement"],
-            starts_at=job["starts_at"],
-            ends_at=job["ends_at"],
-            model_id=job["model_id"],
-            output_jurisdiction=job["output_jurisdiction_id"],
-            output_site_id=job["output_site_id"],
-            aggregation_site_id=job["aggregation_site_id"],
-            secure_aggregation=job["secure_aggregation"],
-            dp_epsilon=job["dp_epsilon"],
-            job_id=pk,
-        )
-        items.append(Item("job", pk, job["organisation_id"], spec, max(now, job["starts_at"])))
+        job = SimpleNamespace(**dict(zip(JOB_COLUMNS, row, strict=True)))
+        spec = JobSpec.from_job(job, datasets.get(job.pk, ()), sites.get(job.pk, ()))
+        items.append(Item("job", job.pk, job.organisation_id, spec, max(now, job.starts_at)))
     return items
 
 
