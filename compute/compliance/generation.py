@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.db import connection
 
+from audit.services import Precondition
+
 _CURRENT = """
 SELECT (SELECT epoch::text || ':' || generation::text FROM compliance_rules_generation
         WHERE id = 1),
@@ -28,3 +30,17 @@ def rules_generation() -> str | None:
     if row is None or row[0] is None or row[1] == "on":
         return None
     return str(row[0])
+
+
+_UNCHANGED = """
+SELECT EXISTS (SELECT FROM compliance_rules_generation
+               WHERE id = 1 AND epoch::text || ':' || generation::text = %s)
+       AND current_setting('alliance.compliance_rules_written', true) IS DISTINCT FROM 'on'
+"""
+
+
+def unchanged_since(generation: str) -> Precondition:
+    """True while the rules are still at ``generation`` (as ``rules_generation`` read it) and
+    the transaction has not written rules of its own: a book of that generation is current.
+    Checked with a write, in its round trip (``audit_record_inserting``)."""
+    return Precondition(_UNCHANGED, (generation,))

@@ -82,6 +82,15 @@ def fact_source(consortium_id: int) -> FactSource:
     return FactSource(consortium_id, rules=_book(consortium_id, generation))
 
 
+def kept_book(consortium_id: int) -> tuple[str, RuleBook] | None:
+    """The book this process last used for the consortium, with its generation, *not*
+    checked against the database: only for a caller that checks the generation with its
+    write (``generation.unchanged_since``) and starts again from ``fact_source`` when it
+    has moved on. None when there is no such book (a new process, SQLite)."""
+    with _lock:
+        return _books.get(consortium_id)
+
+
 def forget_books() -> None:
     """Drop the books this process keeps (tests that count a first decision's queries)."""
     with _lock:

@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from agreements import asset_services
 from agreements import services as agreement_services
+from audit.models import AuditEvent
 from compute import directory
 from compute.compliance import rules_cache, services
 from compute.compliance.generation import rules_generation
@@ -154,6 +155,34 @@ def test_revoking_the_approval_shows_at_once(c: Compliance) -> None:
     approval = Approval.objects.get(consortium=c.grid.world.consortium_a, provider=c.grid.provider)
     directory.approval_revoke(actor=c.grid.world.chair, approval=approval, reason="Audit failed.")
     assert "SITE_NOT_APPROVED" in codes(decide(c))
+
+
+def test_a_warm_decision_checks_its_generation_with_its_write(c: Compliance) -> None:
+    # Outside a transaction the book kept is used unchecked, and the generation travels in
+    # the decision's own round trip: the write is two statements, nothing read before it.
+    warm(c)
+    with CaptureQueriesContext(connection) as queries:
+        decide(c)
+    sent = [query["sql"] for query in queries.captured_queries]
+    generation_reads = [sql for sql in sent if "compliance_rules_generation" in sql]
+    assert len(generation_reads) == 1
+    assert generation_reads[0].startswith("BEGIN")
+    assert sent[-1].rstrip().endswith("COMMIT")
+
+
+def test_a_decision_made_from_a_stale_book_is_made_again_and_stored_once(c: Compliance) -> None:
+    warm(c)
+    before = Decision.objects.count()
+    events = AuditEvent.objects.filter(object_type="compute.decision").count()
+    approval = Approval.objects.get(consortium=c.grid.world.consortium_a, provider=c.grid.provider)
+    directory.approval_revoke(actor=c.grid.world.chair, approval=approval, reason="Audit failed.")
+    decision = decide(c)
+    assert "SITE_NOT_APPROVED" in codes(decision)
+    assert Decision.objects.count() == before + 1
+    assert AuditEvent.objects.filter(object_type="compute.decision").count() == events + 1
+    assert AuditEvent.objects.filter(
+        object_type="compute.decision", object_id=str(decision.pk)
+    ).exists()
 
 
 def test_a_certificate_lapsed_by_a_queryset_update_shows_at_once(c: Compliance) -> None:
