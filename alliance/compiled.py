@@ -7,6 +7,18 @@ rows) the SQL is built once: the query with stand-in values that no row has, whi
 swap for the real ones, and an insert from the model's columns. Only parameters change; the
 SQL text never does. Rows come back through the same converters the ORM applies.
 
+A query whose planning costs PostgreSQL more than running it (a union of four small
+lookups, planned afresh on every request) can also be prepared: ``CompiledQuery(build,
+prepared=True)`` sends it with server-side parameters as a prepared statement of the
+connection, planned once per connection. A deployment whose connection pooler cannot keep
+prepared statements (PgBouncer in transaction mode before 1.21) turns this off with
+``ALLIANCE_PREPARED_STATEMENTS=0``.
+
+Queries a request is known to need one after the other, whatever the first answers, can be
+sent together: ``with read_together(A.read(...), B.read(...)):`` sends both in one round
+trip (psycopg's pipeline) and the ``rows()`` calls inside the block that ask for exactly
+those values take the rows read, once; anything else reads as usual.
+
 A stand-in that the ORM turns into SQL of its own (``= NULL`` becomes ``IS NULL``) is not a
 parameter: the values swapped in may be None only where the query compares with ``=`` in
 raw SQL, where NULL matches nothing, as it would have.
@@ -17,10 +29,13 @@ from __future__ import annotations
 import functools
 import itertools
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Model, QuerySet
 
@@ -46,10 +61,12 @@ class CompiledQuery:
 
     Call ``rows(**values)`` with a value per keyword of ``build``. A list value compiles
     once per length (``IN (%s, %s)``), so keep lists short: a request's ids, not a table's.
+    ``prepared``: on PostgreSQL, a prepared statement of each connection (see above).
     """
 
-    def __init__(self, build: Callable[..., QuerySet[Any]]) -> None:
+    def __init__(self, build: Callable[..., QuerySet[Any]], *, prepared: bool = False) -> None:
         self._build = build
+        self._prepare = prepared
         self._compiled: dict[tuple[str, tuple[tuple[str, int], ...]], _Compiled] = {}
 
     def _compile(self, alias: str, shape: tuple[tuple[str, int], ...]) -> _Compiled:
@@ -93,13 +110,98 @@ class CompiledQuery:
         return compiled, params
 
     def rows(self, **values: Any) -> list[tuple[Any, ...]]:
+        ahead = _read_ahead.get()
+        if ahead:
+            read = ahead.pop(Read(self, values).key(), None)
+            if read is not None:
+                return read
         compiled, params = self._prepared(values)
-        with connection.cursor() as cursor:
+        with self._cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            rows = cursor.fetchall()
-        if not compiled.converters:
-            return [tuple(row) for row in rows]
-        return [_converted(row, compiled.converters) for row in rows]
+            return _all_converted(cursor.fetchall(), compiled)
+
+    def read(self, **values: Any) -> Read:
+        """This query with these values, for ``read_together``."""
+        return Read(self, values)
+
+    def _cursor(self) -> Any:
+        if (
+            self._prepare
+            and connection.vendor == "postgresql"
+            and getattr(settings, "ALLIANCE_PREPARED_STATEMENTS", True)
+        ):
+            return _preparing_cursor()
+        return connection.cursor()
+
+
+@dataclass(frozen=True)
+class Read:
+    query: CompiledQuery
+    values: dict[str, Any]
+
+    def key(self) -> tuple[CompiledQuery, tuple[tuple[str, Any], ...]]:
+        return self.query, tuple(
+            sorted(
+                (name, tuple(value) if isinstance(value, list) else value)
+                for name, value in self.values.items()
+            )
+        )
+
+
+# The rows read together and not taken yet, by read, while a read_together block runs.
+_read_ahead: ContextVar[dict[Any, list[tuple[Any, ...]]] | None] = ContextVar(
+    "compiled_read_ahead", default=None
+)
+
+
+@contextmanager
+def read_together(*reads: Read | None) -> Iterator[None]:
+    """Send ``reads`` (None for a read not needed after all) in one round trip; inside the
+    block, a ``rows()`` call with the same query and values takes its rows, once. Only on
+    PostgreSQL, and only for two reads or more: otherwise each reads when asked."""
+    wanted = [read for read in reads if read is not None]
+    if len(wanted) < 2 or connection.vendor != "postgresql":
+        yield
+        return
+    token = _read_ahead.set(dict(zip([read.key() for read in wanted], _run(wanted), strict=True)))
+    try:
+        yield
+    finally:
+        _read_ahead.reset(token)
+
+
+def _run(reads: list[Read]) -> list[list[tuple[Any, ...]]]:
+    prepared = [read.query._prepared(read.values) for read in reads]
+    with ExitStack() as cursors:
+        opened = [cursors.enter_context(read.query._cursor()) for read in reads]
+        # Every query is sent before any answer is awaited; the block's end waits for all.
+        with connection.connection.pipeline():
+            for cursor, (compiled, params) in zip(opened, prepared, strict=True):
+                cursor.execute(compiled.sql, params)
+        return [
+            _all_converted(cursor.fetchall(), compiled)
+            for cursor, (compiled, _) in zip(opened, prepared, strict=True)
+        ]
+
+
+def _all_converted(rows: Sequence[Sequence[Any]], compiled: _Compiled) -> list[tuple[Any, ...]]:
+    if not compiled.converters:
+        return [tuple(row) for row in rows]
+    return [_converted(row, compiled.converters) for row in rows]
+
+
+def _preparing_cursor() -> Any:
+    """A cursor of the default connection that binds parameters on the server and prepares
+    every statement it runs, wrapped as Django wraps its own (errors, query logging)."""
+    from alliance.prepared import PreparingCursor  # psycopg 3 only: PostgreSQL deployments
+
+    connection.ensure_connection()
+    raw: Any = PreparingCursor(connection.connection)
+    return (
+        connection.make_debug_cursor(raw)
+        if connection.queries_logged
+        else connection.make_cursor(raw)
+    )
 
 
 def _converted(row: Sequence[Any], converters: dict[int, tuple[list[Any], Any]]) -> tuple[Any, ...]:

@@ -131,6 +131,15 @@ TEMPLATES = [
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.integer("CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# The hottest queries (alliance.compiled, prepared=True) are prepared once per connection; off
+# for a connection pooler that cannot keep prepared statements (PgBouncer in transaction mode
+# before 1.21).
+ALLIANCE_PREPARED_STATEMENTS = env.boolean("ALLIANCE_PREPARED_STATEMENTS", True)
+if ALLIANCE_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # psycopg prepares nothing while this is None, Django's default. Django's own cursors bind
+    # parameters on the client, which psycopg never prepares, so this reaches only the queries
+    # that ask for it; 5 is psycopg's own default.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "consortia.User"

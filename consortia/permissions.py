@@ -26,7 +26,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection, models
 from django.db.models.expressions import RawSQL
 
-from alliance.compiled import CompiledQuery, column_names, instances
+from alliance.compiled import CompiledQuery, Read, column_names, instances
 from alliance.errors import AccessDeniedError, NotVisibleError
 from consortia.models import (
     Consortium,
@@ -299,8 +299,9 @@ def _standing_queryset(consortium_id: Any, organisation_id: Any, user_id: Any) -
 
 
 # Every permission check of every request starts here, and building four querysets and their
-# union costs more than running them.
-_STANDING = CompiledQuery(_standing_queryset)
+# union costs more than running them; PostgreSQL, too, takes longer to plan the union (about
+# 0.3 ms) than to run it (0.04 ms), so it is prepared once per connection.
+_STANDING = CompiledQuery(_standing_queryset, prepared=True)
 
 
 def _standing_rows(consortium_id: int, organisation_id: int | None, user_id: int) -> list[Any]:
@@ -308,6 +309,23 @@ def _standing_rows(consortium_id: int, organisation_id: int | None, user_id: int
     NULL equals nothing), as the queryset's own IS NULL would, since every membership has one."""
     return _STANDING.rows(
         consortium_id=int(consortium_id), organisation_id=organisation_id, user_id=int(user_id)
+    )
+
+
+def standing_read(user: Any, consortium_id: int) -> Read | None:
+    """The read ``standing`` would make for this user and consortium, for a caller that sends
+    it together with others (``alliance.compiled.read_together``); None when ``standing``
+    would make none (known already for this request, outside a client's limit, a superuser or
+    anonymous)."""
+    if not _is_authenticated(user) or user.is_superuser:
+        return None
+    if consortium_id in user.__dict__.get(_STANDING_CACHE, {}):
+        return None
+    limit = consortium_limit(user)
+    if limit is not None and consortium_id not in limit:
+        return None
+    return _STANDING.read(
+        consortium_id=int(consortium_id), organisation_id=user.organisation_id, user_id=int(user.pk)
     )
 
 

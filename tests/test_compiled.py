@@ -4,12 +4,17 @@ consortium and data sets) keep the access policy's answers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import QuerySet
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from agreements.models import Dataset
-from alliance.compiled import CompiledQuery, column_names, insert, instances
+from alliance.compiled import CompiledQuery, column_names, insert, instances, read_together
 from alliance.errors import AccessDeniedError, NotVisibleError
 from compute.api.queries import datasets_by_ids
 from compute.compliance.models import Decision
@@ -19,30 +24,100 @@ from consortia.permissions import (
     get_bare_consortium_for,
     get_consortium_for,
 )
-from tests.conftest import World
+from tests.conftest import World, requires_postgres
 
-ORGANISATIONS = CompiledQuery(
-    lambda ids, kind: (
+
+def _organisations(ids: Any, kind: Any) -> QuerySet[Organisation, tuple[Any, ...]]:
+    return (
         Organisation.objects.filter(pk__in=ids, kind=kind)
         .order_by("pk")
         .values_list(*column_names(Organisation))
     )
+
+
+ORGANISATIONS = CompiledQuery(_organisations)
+PREPARED_ORGANISATIONS = CompiledQuery(_organisations, prepared=True)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [ORGANISATIONS, pytest.param(PREPARED_ORGANISATIONS, marks=requires_postgres)],
+    ids=["client-bound", "prepared"],
 )
-
-
-def test_rows_are_the_orms_for_every_value_and_list_length(world: World) -> None:
+def test_rows_are_the_orms_for_every_value_and_list_length(
+    world: World, query: CompiledQuery
+) -> None:
     every = list(Organisation.objects.order_by("pk"))
     for count in (1, 2, 3, len(every)):
         ids = [organisation.pk for organisation in every[:count]]
         for kind in (Organisation.Kind.COMPANY, Organisation.Kind.RESEARCH):
-            orm = list(
-                Organisation.objects.filter(pk__in=ids, kind=kind)
-                .order_by("pk")
-                .values_list(*column_names(Organisation))
-            )
+            assert query.rows(ids=ids, kind=kind) == list(_organisations(ids, kind))
+    assert query.rows(ids=[every[0].pk], kind=Organisation.Kind.COMPANY), "rows found"
+    assert query.rows(ids=[-1], kind=Organisation.Kind.COMPANY) == []
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+@requires_postgres
+def test_a_prepared_query_is_one_statement_of_the_connection_per_shape(world: World) -> None:
+    every = list(Organisation.objects.order_by("pk"))
+    for count in (1, 3):
+        for kind in (Organisation.Kind.COMPANY, Organisation.Kind.RESEARCH):
+            PREPARED_ORGANISATIONS.rows(ids=[o.pk for o in every[:count]], kind=kind)
+    with CaptureQueriesContext(connection) as logged:
+        assert PREPARED_ORGANISATIONS.rows(ids=[every[0].pk], kind=every[0].kind), "rows found"
+    # Django's query log (tests that count or read queries) still sees its SQL.
+    assert '"consortia_organisation"' in logged.captured_queries[0]["sql"]
+    # One statement per list length, whatever the values: the plan is reused.
+    ours = [sql for sql in _prepared_statements() if '"consortia_organisation"' in sql]
+    assert len(ours) == 2, ours
+    assert all("$1" in sql for sql in ours)
+
+
+@requires_postgres
+def test_prepared_statements_can_be_turned_off(world: World, settings: Any) -> None:
+    settings.ALLIANCE_PREPARED_STATEMENTS = False
+    before = _prepared_statements()
+    rows = PREPARED_ORGANISATIONS.rows(ids=[world.org_member.pk], kind=world.org_member.kind)
+    assert [row[0] for row in rows] == [world.org_member.pk]
+    assert _prepared_statements() == before
+
+
+@requires_postgres
+def test_reads_sent_together_are_taken_once_each_by_the_rows_that_ask_for_them(
+    world: World,
+) -> None:
+    ids = [world.org_member.pk, world.org_chair.pk]
+    kind = world.org_member.kind
+    orm = list(_organisations(ids, kind))
+    assert orm, "rows to read"
+    first = [row for row in orm if row[0] == ids[0]]
+    with CaptureQueriesContext(connection) as sent:
+        with read_together(
+            ORGANISATIONS.read(ids=ids, kind=kind),
+            PREPARED_ORGANISATIONS.read(ids=ids[:1], kind=kind),
+            None,
+        ):
+            with CaptureQueriesContext(connection) as inside:
+                assert ORGANISATIONS.rows(ids=ids, kind=kind) == orm
+                assert PREPARED_ORGANISATIONS.rows(ids=ids[:1], kind=kind) == first
+            assert inside.captured_queries == []
+            # Taken once; other values read as usual.
             assert ORGANISATIONS.rows(ids=ids, kind=kind) == orm
-    assert ORGANISATIONS.rows(ids=[every[0].pk], kind=Organisation.Kind.COMPANY), "rows found"
-    assert ORGANISATIONS.rows(ids=[-1], kind=Organisation.Kind.COMPANY) == []
+            assert ORGANISATIONS.rows(ids=ids[:1], kind=kind) == first
+        # A read the block did not take is gone with it.
+        with read_together(
+            ORGANISATIONS.read(ids=ids[:1], kind=kind),
+            PREPARED_ORGANISATIONS.read(ids=ids, kind=kind),
+        ):
+            pass
+        assert ORGANISATIONS.rows(ids=ids[:1], kind=kind) == first
+    # Two reads sent together, two read afterwards, two sent together, one read after.
+    assert len(sent.captured_queries) == 2 + 2 + 2 + 1
 
 
 def test_inserted_rows_read_back_as_the_orm_reads_them_json_decoded(world: World) -> None:

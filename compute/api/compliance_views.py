@@ -36,6 +36,7 @@ from alliance.api.exceptions import validation_error_detail
 from alliance.api.serializers import RowSerializer
 from alliance.api.views import RowViewSet
 from alliance.auth import acting_user
+from alliance.compiled import read_together
 from compute import compliance_selectors as selectors
 from compute import permissions
 from compute.api import compliance_serializers as api
@@ -87,11 +88,20 @@ def _spec(user: User, consortium: Consortium, fields: dict[str, Any]) -> dict[st
     return spec
 
 
-def _consortium(user: User, pk: int) -> Consortium:
-    consortium = consortium_permissions.get_bare_consortium_for(user, pk)
-    # The right before anything in the body is looked up: a reader gets 403 whatever it sent.
-    selectors.require_check_jobs(user, consortium.pk)
-    return consortium
+def _consortium_and_spec(user: User, fields: dict[str, Any]) -> tuple[Consortium, dict[str, Any]]:
+    """The consortium a body names, if the user may check jobs there, and the job's fields.
+
+    The right comes before anything in the body is looked up: a reader gets 403 whatever it
+    sent. The data sets are read in the same round trip as the standing all the same (a
+    pipeline calls this on every run) and only looked at once the right is granted."""
+    pk = fields.pop("consortium")
+    with read_together(
+        consortium_permissions.standing_read(user, pk),
+        queries.datasets_read(fields.get("datasets") or []),
+    ):
+        consortium = consortium_permissions.get_bare_consortium_for(user, pk)
+        selectors.require_check_jobs(user, consortium.pk)
+        return consortium, _spec(user, consortium, fields)
 
 
 def decide_one(user: User, fields: dict[str, Any], *, explain: bool) -> Decision:
@@ -104,13 +114,9 @@ def decide_one(user: User, fields: dict[str, Any], *, explain: bool) -> Decision
         return services.decide_and_record(
             actor=user, consortium=job.consortium, spec_or_job=job, at=at, explain=explain
         )
-    consortium = _consortium(user, fields.pop("consortium"))
+    consortium, spec = _consortium_and_spec(user, fields)
     return services.decide_and_record(
-        actor=user,
-        consortium=consortium,
-        spec_or_job=_spec(user, consortium, fields),
-        at=at,
-        explain=explain,
+        actor=user, consortium=consortium, spec_or_job=spec, at=at, explain=explain
     )
 
 
@@ -248,10 +254,8 @@ class ComplianceJobViewSet(RowViewSet):
     def create(self, request: Request) -> Response:
         fields = self.validated(api.ComplianceJobInput)
         user = acting_user(request)
-        consortium = _consortium(user, fields.pop("consortium"))
-        job = services.job_propose(
-            actor=user, consortium=consortium, **_spec(user, consortium, fields)
-        )
+        consortium, spec = _consortium_and_spec(user, fields)
+        job = services.job_propose(actor=user, consortium=consortium, **spec)
         return self._detail(job, status.HTTP_201_CREATED)
 
     @extend_schema(
