@@ -133,6 +133,23 @@ def test_a_failure_between_the_round_trips_rolls_both_back(
     assert unsaved(decision)
 
 
+def test_a_connection_lost_between_the_round_trips_raises_what_broke_it(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = stored()
+
+    def lost(*args: Any) -> AuditEvent:
+        connection.connection.close()
+        raise RuntimeError("the server went away")
+
+    monkeypatch.setattr(audit_services, "_chained", lost)
+    with pytest.raises(RuntimeError, match="went away"):
+        record(w, new_decision(w))
+    # The rollback could not be sent; the server drops the transaction with the connection.
+    connection.close()
+    assert stored() == before
+
+
 def test_a_row_the_commit_refuses_is_not_stored_and_leaves_no_event(w: World) -> None:
     # Foreign keys are checked at COMMIT, in the second round trip.
     before = stored()

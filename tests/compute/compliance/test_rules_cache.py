@@ -10,11 +10,13 @@ marks the transaction as one that wrote rules, so its decisions never use the ca
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from agreements import asset_services
 from agreements import services as agreement_services
@@ -24,10 +26,13 @@ from compute.compliance import rules_cache, services
 from compute.compliance.generation import rules_generation
 from compute.compliance.models import Decision
 from compute.models import Approval, Certification
-from consortia.models import Jurisdiction, JurisdictionMembership
+from consortia.models import Jurisdiction, JurisdictionMembership, User
 from tests.compute.compliance.conftest import Compliance, job_fields
+from tests.compute.compliance.test_api import body as api_body
 from tests.compute.conftest import at
 from tests.conftest import requires_postgres
+
+DECISIONS = "/api/v1/compliance/decisions/"
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -168,6 +173,27 @@ def test_a_warm_decision_checks_its_generation_with_its_write(c: Compliance) -> 
     assert len(generation_reads) == 1
     assert generation_reads[0].startswith("BEGIN")
     assert sent[-1].rstrip().endswith("COMMIT")
+
+
+def test_the_gate_reads_the_standing_and_data_sets_together_and_writes_in_two(
+    c: Compliance, api_as: Callable[[User], APIClient]
+) -> None:
+    client = api_as(c.grid.technician)
+    assert client.post(DECISIONS, api_body(c), format="json").status_code == 201
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(DECISIONS, api_body(c), format="json")
+    assert response.status_code == 201, response.content
+    # After the caller's session: the standing and the data sets (one round trip, pipelined),
+    # then the decision with its generation check, then the event and COMMIT.
+    sent = [query["sql"] for query in queries.captured_queries]
+    standing, datasets, decision, event = sent[-4:]
+    assert '"consortia_membership"' in standing
+    assert datasets.startswith('SELECT "agreements_dataset"')
+    assert decision.startswith("BEGIN")
+    assert "compliance_rules_generation" in decision
+    assert event.startswith('INSERT INTO "audit_auditevent"')
+    assert event.rstrip().endswith("COMMIT")
+    assert not any("compliance_rules_generation" in sql for sql in sent[:-4])
 
 
 def test_a_decision_made_from_a_stale_book_is_made_again_and_stored_once(c: Compliance) -> None:
