@@ -1,15 +1,17 @@
-"""How decisions are stored on PostgreSQL (compute migration 0010): each decision at the gate
+"""How decisions are stored (compute migrations 0002 and 0010): append-only on every database,
+and on PostgreSQL with one index per lookup and LZ4 snapshots, since each decision at the gate
 pays for every index on its table and for compressing its snapshot."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
-from tests.conftest import requires_postgres
-
-pytestmark = requires_postgres
+from compute.compliance.models import Decision
+from tests.conftest import World, requires_postgres
 
 
 def _rows(sql: str) -> list[tuple[Any, ...]]:
@@ -18,6 +20,23 @@ def _rows(sql: str) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
+def test_a_stored_decision_cannot_be_changed(world: World) -> None:
+    # SQLite rebuilds the table to alter a column, which drops its triggers: 0010 restores it.
+    now = timezone.now()
+    decision = Decision.objects.create(
+        consortium=world.consortium_a,
+        outcome="deny",
+        rules_digest="0" * 64,
+        evaluated_for=now,
+        decided_at=now,
+        decided_by=world.member,
+    )
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        Decision.objects.filter(pk=decision.pk).update(outcome="allow")
+    assert Decision.objects.get(pk=decision.pk).outcome == "deny"
+
+
+@requires_postgres
 def test_a_decisions_job_is_found_through_one_index(db: Any) -> None:
     leading_job = _rows(
         "SELECT indexrelid::regclass::text FROM pg_index "
@@ -28,6 +47,7 @@ def test_a_decisions_job_is_found_through_one_index(db: Any) -> None:
     assert leading_job == [("compliance_decision_job",)]
 
 
+@requires_postgres
 def test_snapshots_are_compressed_with_lz4_where_the_server_has_it(db: Any) -> None:
     compression = dict(
         _rows(
