@@ -128,7 +128,7 @@ class CompiledQuery:
         if (
             self._prepare
             and connection.vendor == "postgresql"
-            and getattr(settings, "ALLIANCE_PREPARED_STATEMENTS", True)
+            and settings.ALLIANCE_PREPARED_STATEMENTS
         ):
             return _preparing_cursor()
         return connection.cursor()

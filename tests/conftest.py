@@ -22,6 +22,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
+from compute.compliance.models import Decision
 from consortia.models import Consortium, Membership, Organisation, Role, RoleAssignment, User
 from tests.consortia.factories import (
     ConsortiumFactory,
@@ -110,6 +111,22 @@ class World:
 
     def persona(self, name: str) -> User | None:
         return None if name == "anonymous" else getattr(self, name)
+
+
+def unsaved_decision(world: World, **overrides: Any) -> Decision:
+    """A compliance decision of consortium A by its member, not stored: what the gate writes,
+    for tests of how rows are written (``alliance.compiled``, ``audit_record_inserting``)."""
+    now = world.consortium_a.created_at
+    fields: dict[str, Any] = {
+        "consortium": world.consortium_a,
+        "outcome": "allow",
+        "rules_digest": "0" * 64,
+        "evaluated_for": now,
+        "decided_at": now,
+        "decided_by": world.member,
+        **overrides,
+    }
+    return Decision(**fields)
 
 
 @pytest.fixture

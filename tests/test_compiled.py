@@ -24,7 +24,7 @@ from consortia.permissions import (
     get_bare_consortium_for,
     get_consortium_for,
 )
-from tests.conftest import World, requires_postgres
+from tests.conftest import World, requires_postgres, unsaved_decision
 
 
 def _organisations(ids: Any, kind: Any) -> QuerySet[Organisation, tuple[Any, ...]]:
@@ -123,15 +123,11 @@ def test_reads_sent_together_are_taken_once_each_by_the_rows_that_ask_for_them(
 def test_inserted_rows_read_back_as_the_orm_reads_them_json_decoded(world: World) -> None:
     now = timezone.now()
     reasons = [{"code": "SITE_NOT_APPROVED", "subject": {"id": 1, "display": "é «x»"}}]
-    decision = Decision(
-        consortium=world.consortium_a,
+    decision = unsaved_decision(
+        world,
         outcome="deny",
         reasons=reasons,
         input_snapshot={"at": now.isoformat(), "sites": [{"id": 1, "approved": False}]},
-        rules_digest="0" * 64,
-        evaluated_for=now,
-        decided_at=now,
-        decided_by=world.member,
     )
     insert(decision)
     assert decision.pk is not None

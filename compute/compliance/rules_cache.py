@@ -5,9 +5,11 @@ certificates and exposures, its approvals, bloc memberships and transfer bases) 
 queries a decision; they change a few times a day. So each process keeps the last ``RuleBook``
 of a few consortia, and Django's cache (Redis in production) shares them between processes,
 both under the generation the database moves on at every commit that writes a rule
-(``generation.rules_generation``). One small query per decision reads it first; any change
-committed since gives a new generation, a miss, and a book read afresh. Data sets, models and
-jobs are not in the book: each decision reads its own.
+(``generation.rules_generation``). Any change committed since gives a new generation, a
+miss, and a book read afresh. The gate does not read the generation first: it decides from
+the book this process kept (``kept_book``) and checks the generation in the round trip of its
+write (``services.decide_and_record``). Data sets, models and jobs are not in the book: each
+decision reads its own.
 """
 
 from __future__ import annotations

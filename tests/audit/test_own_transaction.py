@@ -18,7 +18,7 @@ from audit.models import Action, AuditEvent
 from audit.services import Precondition, PreconditionNotMetError, audit_record_inserting
 from compute.compliance.models import Decision
 from tests.audit.test_recording import chain_is_valid
-from tests.conftest import World, requires_postgres
+from tests.conftest import World, requires_postgres, unsaved_decision
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -28,20 +28,6 @@ HOLDS, FAILS = Precondition("SELECT %s = 1", (1,)), Precondition("SELECT %s = 1"
 @pytest.fixture
 def w(committed_db: None, world: World) -> World:
     return world
-
-
-def new_decision(world: World, **overrides: Any) -> Decision:
-    now = world.consortium_a.created_at
-    fields: dict[str, Any] = {
-        "consortium": world.consortium_a,
-        "outcome": "allow",
-        "rules_digest": "0" * 64,
-        "evaluated_for": now,
-        "decided_at": now,
-        "decided_by": world.member,
-        **overrides,
-    }
-    return Decision(**fields)
 
 
 def record(world: World, decision: Decision, **options: Any) -> AuditEvent:
@@ -74,7 +60,7 @@ def stored() -> tuple[int, int]:
 
 def test_the_row_and_its_event_commit_in_two_round_trips(w: World) -> None:
     chain = f"consortium:{w.consortium_a.pk}"
-    decision = new_decision(w)
+    decision = unsaved_decision(w)
     with CaptureQueriesContext(connection) as queries:
         event = record(w, decision, precondition=HOLDS)
     sent = [query["sql"] for query in queries.captured_queries]
@@ -86,7 +72,7 @@ def test_the_row_and_its_event_commit_in_two_round_trips(w: World) -> None:
     assert AuditEvent.objects.filter(
         pk=event.pk, object_type="compute.decision", object_id=str(decision.pk)
     ).exists()
-    record(w, new_decision(w))
+    record(w, unsaved_decision(w))
     assert list(AuditEvent.objects.filter(chain=chain).values_list("sequence", flat=True)) == [
         1,
         2,
@@ -96,7 +82,7 @@ def test_the_row_and_its_event_commit_in_two_round_trips(w: World) -> None:
 
 def test_a_precondition_that_fails_writes_nothing(w: World) -> None:
     before = stored()
-    decision = new_decision(w)
+    decision = unsaved_decision(w)
     with pytest.raises(PreconditionNotMetError):
         record(w, decision, precondition=FAILS)
     assert stored() == before
@@ -111,8 +97,8 @@ def test_inside_a_transaction_a_failed_precondition_leaves_it_usable(w: World) -
     before = stored()
     with transaction.atomic():
         with pytest.raises(PreconditionNotMetError):
-            record(w, new_decision(w), precondition=FAILS)
-        record(w, new_decision(w), precondition=HOLDS)
+            record(w, unsaved_decision(w), precondition=FAILS)
+        record(w, unsaved_decision(w), precondition=HOLDS)
     assert stored() == (before[0] + 1, before[1] + 1)
 
 
@@ -125,7 +111,7 @@ def test_a_failure_between_the_round_trips_rolls_both_back(
         raise RuntimeError("the event could not be built")
 
     monkeypatch.setattr(audit_services, "_chained", broken)
-    decision = new_decision(w)
+    decision = unsaved_decision(w)
     with pytest.raises(RuntimeError, match="could not be built"):
         record(w, decision)
     assert idle()
@@ -144,7 +130,7 @@ def test_a_connection_lost_between_the_round_trips_raises_what_broke_it(
 
     monkeypatch.setattr(audit_services, "_chained", lost)
     with pytest.raises(RuntimeError, match="went away"):
-        record(w, new_decision(w))
+        record(w, unsaved_decision(w))
     # The rollback could not be sent; the server drops the transaction with the connection.
     connection.close()
     assert stored() == before
@@ -154,10 +140,10 @@ def test_a_row_the_commit_refuses_is_not_stored_and_leaves_no_event(w: World) ->
     # Foreign keys are checked at COMMIT, in the second round trip.
     before = stored()
     with pytest.raises(IntegrityError):
-        record(w, new_decision(w, decided_by_id=10**9))
+        record(w, unsaved_decision(w, decided_by_id=10**9))
     assert idle()
     assert stored() == before
-    record(w, new_decision(w))
+    record(w, unsaved_decision(w))
     assert stored() == (before[0] + 1, before[1] + 1)
 
 
@@ -170,8 +156,8 @@ def test_callbacks_are_told_once_the_event_is_committed(
         told.append(([event.pk for event in records], idle()))
 
     monkeypatch.setattr(audit_services, "_recorded_callbacks", [callback])
-    event = record(w, new_decision(w))
+    event = record(w, unsaved_decision(w))
     assert told == [([event.pk], True)]
     with pytest.raises(PreconditionNotMetError):
-        record(w, new_decision(w), precondition=FAILS)
+        record(w, unsaved_decision(w), precondition=FAILS)
     assert len(told) == 1

@@ -11,7 +11,7 @@ from audit.canonical import event_hash
 from audit.models import GENESIS_HASH, AuditEvent
 from audit.services import audit_record, changes_between
 from consortia import services
-from tests.conftest import World
+from tests.conftest import World, unsaved_decision
 
 
 def chain_is_valid(chain: str) -> bool:
@@ -115,15 +115,7 @@ def test_a_row_inserted_with_its_event_is_named_by_it_and_the_chain_holds(world:
     chain = f"consortium:{world.consortium_a.pk}"
     audit_record(action=Action.UPDATE, actor=world.chair, consortium_id=world.consortium_a.pk)
     before = AuditEvent.objects.filter(chain=chain).count()
-    now = world.consortium_a.created_at
-    decision = Decision(
-        consortium=world.consortium_a,
-        outcome="allow",
-        rules_digest="0" * 64,
-        evaluated_for=now,
-        decided_at=now,
-        decided_by=world.member,
-    )
+    decision = unsaved_decision(world)
     event = audit_record_inserting(
         decision,
         action=Action.CREATE,

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection, transaction
-from django.utils import timezone
 
 from compute.compliance.models import Decision
-from tests.conftest import World, requires_postgres
+from tests.conftest import World, requires_postgres, unsaved_decision
 
 
 def _rows(sql: str) -> list[tuple[Any, ...]]:
@@ -22,15 +21,8 @@ def _rows(sql: str) -> list[tuple[Any, ...]]:
 
 def test_a_stored_decision_cannot_be_changed(world: World) -> None:
     # SQLite rebuilds the table to alter a column, which drops its triggers: 0010 restores it.
-    now = timezone.now()
-    decision = Decision.objects.create(
-        consortium=world.consortium_a,
-        outcome="deny",
-        rules_digest="0" * 64,
-        evaluated_for=now,
-        decided_at=now,
-        decided_by=world.member,
-    )
+    decision = unsaved_decision(world, outcome="deny")
+    decision.save()
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         Decision.objects.filter(pk=decision.pk).update(outcome="allow")
     assert Decision.objects.get(pk=decision.pk).outcome == "deny"
