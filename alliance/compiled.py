@@ -130,7 +130,7 @@ class CompiledQuery:
             and connection.vendor == "postgresql"
             and settings.ALLIANCE_PREPARED_STATEMENTS
         ):
-            return _preparing_cursor()
+            return server_cursor(prepare=True)
         return connection.cursor()
 
 
@@ -190,13 +190,15 @@ def _all_converted(rows: Sequence[Sequence[Any]], compiled: _Compiled) -> list[t
     return [_converted(row, compiled.converters) for row in rows]
 
 
-def _preparing_cursor() -> Any:
-    """A cursor of the default connection that binds parameters on the server and prepares
-    every statement it runs, wrapped as Django wraps its own (errors, query logging)."""
-    from alliance.prepared import PreparingCursor  # psycopg 3 only: PostgreSQL deployments
+def server_cursor(*, prepare: bool) -> Any:
+    """A cursor of the default connection (PostgreSQL) that binds parameters on the server,
+    wrapped as Django wraps its own (errors, query logging). With ``prepare``, and unless
+    ``ALLIANCE_PREPARED_STATEMENTS`` is off, it prepares every statement it runs."""
+    from alliance.prepared import PreparingCursor, ServerCursor  # psycopg 3: PostgreSQL only
 
     connection.ensure_connection()
-    raw: Any = PreparingCursor(connection.connection)
+    preparing = prepare and settings.ALLIANCE_PREPARED_STATEMENTS
+    raw: Any = (PreparingCursor if preparing else ServerCursor)(connection.connection)
     return (
         connection.make_debug_cursor(raw)
         if connection.queries_logged
@@ -256,9 +258,17 @@ def insert_statement(instance: Model) -> tuple[str, list[Any]]:
     """The SQL and parameters that insert a new instance and return its primary key, for a
     caller that sends more in the same round trip; then ``inserted`` with the key."""
     sql, fields = _insert_sql(type(instance))
-    return sql, [
-        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
-    ]
+    return sql, insert_values(instance, fields)
+
+
+def insert_fields(model: type[Model]) -> list[Any]:
+    """The fields an insert of ``model`` sends, in order: every concrete one but the key."""
+    return _insert_sql(model)[1]
+
+
+def insert_values(instance: Model, fields: Sequence[Any]) -> list[Any]:
+    """The values of ``fields`` (``insert_fields``) that insert a new instance."""
+    return [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
 
 
 def inserted(instance: Model, pk: Any) -> None:

@@ -22,7 +22,7 @@ from django.utils.ipv6 import clean_ipv6_address
 
 from alliance import compiled
 from alliance.copy_insert import copy_insert
-from audit import context
+from audit import context, inserting
 from audit.canonical import canonical_json, event_hash
 from audit.models import (
     GENESIS_HASH,
@@ -95,10 +95,11 @@ def changes_between(
     return changed
 
 
-_LOCK_AND_READ_HEAD = (
-    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0)); "
+_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
+_READ_HEAD = (
     "SELECT sequence, hash FROM audit_auditevent WHERE chain = %s ORDER BY sequence DESC LIMIT 1"
 )
+_LOCK_AND_READ_HEAD = "; ".join((_LOCK, _READ_HEAD))
 
 
 def _lock_chain_and_read_head(chain: str) -> tuple[int, str] | None:
@@ -293,7 +294,7 @@ def audit_record_inserting(
     Only for models without signals or a save() of their own (``alliance.compiled.insert``).
 
     The compliance gate does this for every decision, so it is cut to the fewest round
-    trips: outside any transaction on PostgreSQL, two (``_in_own_transaction``); inside the
+    trips: outside any transaction on PostgreSQL, one (``_in_own_transaction``); inside the
     caller's, the insert travels with the chain's lock and the read of its head.
     """
     if connection.vendor == "postgresql" and _outside_any_transaction():
@@ -337,43 +338,63 @@ def _outside_any_transaction() -> bool:
 def _in_own_transaction(
     instance: models.Model, event: EventSpec, precondition: Precondition | None
 ) -> AuditEvent:
-    """The write of ``audit_record_inserting`` in a transaction of its own, in two round
-    trips: BEGIN, the precondition, the insert, the chain's lock and the read of its head;
-    then the event and COMMIT. Django's ``atomic`` would cost three more (psycopg's BEGIN on
-    its own, the event, COMMIT on its own), a fifth of a decision's time at the gate.
+    """The write of ``audit_record_inserting`` in a transaction of its own, in one round
+    trip: BEGIN, the chain's lock, the statement that inserts the row and its event
+    (``audit.inserting``) and COMMIT, sent together as a pipeline. Django's ``atomic`` with
+    the event hashed in Python would take four: BEGIN on its own, the insert with the read of
+    the chain's head, the event, and COMMIT on its own.
 
     The connection stays in autocommit as Django sees it, so nothing else may run on it
     until this returns: it is only used outside any transaction, and any failure rolls back
     before it is raised. The callbacks told about the event run after the commit, where
     ``transaction.on_commit`` runs them at once.
     """
-    sql, params = compiled.insert_statement(instance)
-    check = [precondition.sql] if precondition is not None else []
-    check_params = list(precondition.params) if precondition is not None else []
-    statements = "; ".join(["BEGIN", *check, sql, _LOCK_AND_READ_HEAD])
-    chain = _chain_of(event.get("consortium_id"))
-    committed = False
-    with connection.cursor() as cursor:
+    fields = _event_fields(event)
+    keyed_by_row = frozenset(
+        f"{prefix}_id"
+        for prefix, role in (("object", "target"), ("related_object", "related"))
+        if event.get(role) is instance
+    )
+    statement = inserting.row_and_event(
+        type(instance),
+        keyed_by_row=keyed_by_row,
+        precondition=precondition.sql if precondition is not None else None,
+    )
+    chain = fields["chain"]
+    params = [
+        *compiled.insert_values(instance, statement.row_fields),
+        *(precondition.params if precondition is not None else ()),
+        chain,
+        *(fields[name] for name in statement.event_fields),
+        GENESIS_HASH,
+    ]
+    # Sent as one pipeline: the four statements go out together and one Sync brings back
+    # their results. The row and event statement is prepared (parsed and planned once per
+    # connection) and its values bound on the server, so a snapshot is never quoted into SQL.
+    with (
+        compiled.server_cursor(prepare=False) as control,
+        compiled.server_cursor(prepare=True) as cursor,
+    ):
         try:
-            cursor.execute(statements, [*check_params, *params, chain, chain])
-            cursor.nextset()  # past BEGIN
-            if precondition is not None:
-                (holds,) = cursor.fetchone()
-                if not holds:
-                    raise PreconditionNotMetError(precondition.sql)
-                cursor.nextset()
-            head = _inserted_and_head(cursor, instance)
-            record = _chained(_event_fields(event), head)
-            record_sql, record_params = compiled.insert_statement(record)
-            cursor.execute(f"{record_sql}; COMMIT", record_params)
-            committed = True
-            (record_pk,) = cursor.fetchone()
+            # Errors come back at the Sync, outside the cursors' own wrapping.
+            with connection.wrap_database_errors, connection.connection.pipeline():
+                control.execute("BEGIN")
+                control.execute(_LOCK, [chain])
+                cursor.execute(statement.sql, params)
+                control.execute("COMMIT")
         except BaseException:
-            if not committed:
-                _roll_back(cursor)
-                compiled.not_inserted(instance)
+            _roll_back(control)
             raise
-    compiled.inserted(record, record_pk)
+        written = cursor.fetchone()
+    if written is None:
+        raise PreconditionNotMetError(precondition.sql if precondition is not None else "")
+    row_pk, event_pk, sequence, occurred_at, prev_hash, hash_ = written
+    compiled.inserted(instance, row_pk)
+    fields.update(dict.fromkeys(keyed_by_row, str(row_pk)))
+    record = AuditEvent(
+        **fields, sequence=sequence, occurred_at=occurred_at, prev_hash=prev_hash, hash=hash_
+    )
+    compiled.inserted(record, event_pk)
     return record
 
 

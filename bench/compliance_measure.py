@@ -22,10 +22,12 @@ from typing import Any
 
 def profile_decision(consortium_id: int, username: str, body: dict[str, Any]) -> dict[str, Any]:
     """Decide the request body in-process, outside any transaction as the gate does (the
-    decisions are stored: the bench's database is thrown away), and count and time its SQL."""
+    decisions are stored: the bench's database is thrown away), and count and time its round
+    trips to the database."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from alliance.round_trips import round_trips
     from compute.compliance import services
     from consortia.models import Consortium, User
 
@@ -57,21 +59,23 @@ def profile_decision(consortium_id: int, username: str, body: dict[str, Any]) ->
         times.append(time.perf_counter() - began)
         outcome = decision.outcome
         codes = sorted({reason["code"] for reason in decision.reasons})
-    with CaptureQueriesContext(connection) as queries:
+    with round_trips() as sent:
         began = time.perf_counter()
         services.decide_and_record(actor=user, consortium=consortium, spec_or_job=dict(spec))
         total = time.perf_counter() - began
-    sql = sorted(
-        ((float(query["time"]) * 1000, query["sql"][:160]) for query in queries), reverse=True
-    )
+    trips = sorted(sent.trips, key=lambda trip: trip.seconds, reverse=True)
     return {
         "outcome": outcome,
         "codes": codes,
         "median_ms": statistics.median(times) * 1000,
-        "queries": len(sql),
-        "sql_ms": sum(ms for ms, _ in sql),
+        "queries": sum(len(trip.statements) for trip in trips),
+        "round_trips": len(trips),
+        "sql_ms": sum(trip.seconds for trip in trips) * 1000,
         "total_ms": total * 1000,
-        "slowest": [{"ms": ms, "sql": text} for ms, text in sql[:4]],
+        "slowest": [
+            {"ms": trip.seconds * 1000, "sql": " | ".join(sql[:70] for sql in trip.statements)}
+            for trip in trips[:4]
+        ],
         "cold_ms": cold * 1000,
         "cold_queries": len(cold_queries),
     }

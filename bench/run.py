@@ -591,8 +591,8 @@ def compliance_report(runs: dict[str, list[Run]], measured: dict[str, Any], load
     one = measured["decision"]
     log(
         f"  one decision in-process: median {one['median_ms']:.1f} ms, outcome {one['outcome']}"
-        f" {one['codes'] or ''}; {one['queries']} SQL queries taking {one['sql_ms']:.1f} of"
-        f" {one['total_ms']:.1f} ms; slowest:"
+        f" {one['codes'] or ''}; {one['queries']} SQL statements in {one['round_trips']} round"
+        f" trips taking {one['sql_ms']:.1f} of {one['total_ms']:.1f} ms; slowest:"
     )
     for query in one["slowest"]:
         log(f"    {query['ms']:7.2f} ms  {query['sql']}")

@@ -1,6 +1,7 @@
 """``audit_record_inserting`` outside any transaction: a row and its event in a transaction
-of their own, sent as two round trips behind Django's back. It must still be all or
-nothing, leave the connection as it found it, and tell the callbacks only once committed."""
+of their own, sent as one round trip behind Django's back, the event hashed by PostgreSQL.
+It must still be all or nothing, hash as the verifier does, leave the connection as it
+found it, and tell the callbacks only once committed."""
 
 from __future__ import annotations
 
@@ -8,14 +9,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
 from django.db.models import Model
-from django.test.utils import CaptureQueriesContext
 from psycopg.pq import TransactionStatus
 
+from alliance import compiled
+from alliance.round_trips import round_trips
 from audit import services as audit_services
+from audit.canonical import event_hash
 from audit.models import Action, AuditEvent
-from audit.services import Precondition, PreconditionNotMetError, audit_record_inserting
+from audit.services import (
+    Precondition,
+    PreconditionNotMetError,
+    audit_record,
+    audit_record_inserting,
+)
+from audit.verification import verify
 from compute.compliance.models import Decision
 from tests.audit.test_recording import chain_is_valid
 from tests.conftest import World, requires_postgres, unsaved_decision
@@ -58,15 +67,16 @@ def stored() -> tuple[int, int]:
     return Decision.objects.count(), AuditEvent.objects.count()
 
 
-def test_the_row_and_its_event_commit_in_two_round_trips(w: World) -> None:
+def test_the_row_and_its_event_commit_in_one_round_trip(w: World) -> None:
     chain = f"consortium:{w.consortium_a.pk}"
     decision = unsaved_decision(w)
-    with CaptureQueriesContext(connection) as queries:
+    with round_trips() as sent:
         event = record(w, decision, precondition=HOLDS)
-    sent = [query["sql"] for query in queries.captured_queries]
-    assert len(sent) == 2
-    assert sent[0].startswith("BEGIN; SELECT 1 = 1; INSERT INTO")
-    assert sent[1].rstrip().endswith("; COMMIT")
+    assert len(sent.trips) == 1
+    begin, lock, write, commit = sent.statements[0]
+    assert (begin, commit) == ("BEGIN", "COMMIT")
+    assert lock.startswith("SELECT pg_advisory_xact_lock(")
+    assert write.startswith('WITH new_row AS (\n    INSERT INTO "compute_decision"')
     assert idle()
     assert Decision.objects.filter(pk=decision.pk, outcome="allow").exists()
     assert AuditEvent.objects.filter(
@@ -78,6 +88,41 @@ def test_the_row_and_its_event_commit_in_two_round_trips(w: World) -> None:
         2,
     ]
     assert chain_is_valid(chain)
+    assert verify(chains=[chain], method="sql").ok
+
+
+def test_the_event_returned_is_the_one_stored_and_hashes_in_python(w: World) -> None:
+    # Callbacks (webhooks) are handed the returned event: it must be the stored one.
+    audit_record(action=Action.UPDATE, actor=w.chair, consortium_id=w.consortium_a.pk)
+    event = record(w, unsaved_decision(w))
+    stored = AuditEvent.objects.values().get(pk=event.pk)
+    assert {name: getattr(event, name) for name in stored if name != "id"} == {
+        name: value for name, value in stored.items() if name != "id"
+    }
+    assert event.sequence == 2
+    assert event_hash(event.prev_hash, stored) == event.hash
+
+
+def test_an_event_naming_the_row_as_related_gets_its_key(w: World) -> None:
+    decision = unsaved_decision(w)
+    event = audit_record_inserting(
+        decision,
+        action=Action.CREATE,
+        actor=w.member,
+        consortium_id=w.consortium_a.pk,
+        target=w.consortium_a,
+        related=decision,
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.object_type, stored.object_id) == (
+        "consortia.consortium",
+        str(w.consortium_a.pk),
+    )
+    assert (stored.related_object_type, stored.related_object_id) == (
+        "compute.decision",
+        str(decision.pk),
+    )
+    assert chain_is_valid(f"consortium:{w.consortium_a.pk}")
 
 
 def test_a_precondition_that_fails_writes_nothing(w: World) -> None:
@@ -102,42 +147,45 @@ def test_inside_a_transaction_a_failed_precondition_leaves_it_usable(w: World) -
     assert stored() == (before[0] + 1, before[1] + 1)
 
 
-def test_a_failure_between_the_round_trips_rolls_both_back(
+def test_an_event_the_database_refuses_rolls_the_row_back(
     w: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Too long for its column: refused by the insert, not cut short on the way.
     before = stored()
+    described = audit_services._event_fields
 
-    def broken(*args: Any) -> AuditEvent:
-        raise RuntimeError("the event could not be built")
+    def too_long(event: Any) -> dict[str, Any]:
+        return {**described(event), "object_type": "x" * 101}
 
-    monkeypatch.setattr(audit_services, "_chained", broken)
+    monkeypatch.setattr(audit_services, "_event_fields", too_long)
     decision = unsaved_decision(w)
-    with pytest.raises(RuntimeError, match="could not be built"):
+    with pytest.raises(DataError):
         record(w, decision)
     assert idle()
     assert stored() == before
     assert unsaved(decision)
 
 
-def test_a_connection_lost_between_the_round_trips_raises_what_broke_it(
+def test_a_connection_lost_before_the_round_trip_raises_what_broke_it(
     w: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = stored()
+    values = compiled.insert_values
 
-    def lost(*args: Any) -> AuditEvent:
+    def lost(*args: Any) -> list[Any]:
         connection.connection.close()
-        raise RuntimeError("the server went away")
+        return values(*args)
 
-    monkeypatch.setattr(audit_services, "_chained", lost)
-    with pytest.raises(RuntimeError, match="went away"):
+    monkeypatch.setattr(compiled, "insert_values", lost)
+    with pytest.raises(DatabaseError):
         record(w, unsaved_decision(w))
-    # The rollback could not be sent; the server drops the transaction with the connection.
+    # No rollback could be sent; Django replaces the connection at the end of the request.
     connection.close()
     assert stored() == before
 
 
 def test_a_row_the_commit_refuses_is_not_stored_and_leaves_no_event(w: World) -> None:
-    # Foreign keys are checked at COMMIT, in the second round trip.
+    # Foreign keys are checked at COMMIT, the round trip's last statement.
     before = stored()
     with pytest.raises(IntegrityError):
         record(w, unsaved_decision(w, decided_by_id=10**9))
@@ -161,3 +209,15 @@ def test_callbacks_are_told_once_the_event_is_committed(
     with pytest.raises(PreconditionNotMetError):
         record(w, unsaved_decision(w), precondition=FAILS)
     assert len(told) == 1
+
+
+def test_the_query_log_shows_the_statements_once_psycopg_prepares_them(w: World) -> None:
+    # psycopg prepares a statement after prepare_threshold runs, and then forgets its text.
+    for _ in range(6):
+        record(w, unsaved_decision(w))
+    with round_trips() as sent:
+        record(w, unsaved_decision(w))
+    (statements,) = sent.statements
+    assert statements[0] == "BEGIN"
+    assert statements[-1] == "COMMIT"
+    assert all(statements)

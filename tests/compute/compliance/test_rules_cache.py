@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from agreements import asset_services
 from agreements import services as agreement_services
+from alliance.round_trips import round_trips
 from audit.models import AuditEvent
 from compute import directory
 from compute.compliance import rules_cache, services
@@ -164,36 +165,40 @@ def test_revoking_the_approval_shows_at_once(c: Compliance) -> None:
 
 def test_a_warm_decision_checks_its_generation_with_its_write(c: Compliance) -> None:
     # Outside a transaction the book kept is used unchecked, and the generation travels in
-    # the decision's own round trip: the write is two statements, nothing read before it.
+    # the decision's own round trip, nothing read before it.
     warm(c)
-    with CaptureQueriesContext(connection) as queries:
+    with round_trips() as sent:
         decide(c)
-    sent = [query["sql"] for query in queries.captured_queries]
-    generation_reads = [sql for sql in sent if "compliance_rules_generation" in sql]
+    trips = sent.statements
+    generation_reads = [
+        (trip, sql) for trip in trips for sql in trip if "compliance_rules_generation" in sql
+    ]
     assert len(generation_reads) == 1
-    assert generation_reads[0].startswith("BEGIN")
-    assert sent[-1].rstrip().endswith("COMMIT")
+    write, sql = generation_reads[0]
+    assert write is trips[-1]
+    assert sql.startswith("WITH new_row AS")
+    assert (write[0], write[-1]) == ("BEGIN", "COMMIT")
 
 
-def test_the_gate_reads_the_standing_and_data_sets_together_and_writes_in_two(
+def test_the_gate_reads_the_standing_and_data_sets_together_and_writes_in_one(
     c: Compliance, api_as: Callable[[User], APIClient]
 ) -> None:
     client = api_as(c.grid.technician)
     assert client.post(DECISIONS, api_body(c), format="json").status_code == 201
-    with CaptureQueriesContext(connection) as queries:
+    with round_trips() as sent:
         response = client.post(DECISIONS, api_body(c), format="json")
     assert response.status_code == 201, response.content
-    # After the caller's session: the standing and the data sets (one round trip, pipelined),
-    # then the decision with its generation check, then the event and COMMIT.
-    sent = [query["sql"] for query in queries.captured_queries]
-    standing, datasets, decision, event = sent[-4:]
+    trips = sent.statements
+    # After the caller's session: the standing and the data sets in one round trip, then the
+    # decision, its generation check and its event in the other.
+    (standing, datasets), (begin, lock, write, commit) = trips[-2:]
     assert '"consortia_membership"' in standing
     assert datasets.startswith('SELECT "agreements_dataset"')
-    assert decision.startswith("BEGIN")
-    assert "compliance_rules_generation" in decision
-    assert event.startswith('INSERT INTO "audit_auditevent"')
-    assert event.rstrip().endswith("COMMIT")
-    assert not any("compliance_rules_generation" in sql for sql in sent[:-4])
+    assert (begin, commit) == ("BEGIN", "COMMIT")
+    assert lock.startswith("SELECT pg_advisory_xact_lock(")
+    assert "compliance_rules_generation" in write
+    assert 'INSERT INTO "audit_auditevent"' in write
+    assert not any("compliance_rules_generation" in sql for trip in trips[:-2] for sql in trip)
 
 
 def test_a_decision_made_from_a_stale_book_is_made_again_and_stored_once(c: Compliance) -> None:
