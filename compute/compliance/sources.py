@@ -537,12 +537,15 @@ class FactSource:
         if spec.output_jurisdiction:
             codes.add(spec.output_jurisdiction)
         covering = self._covering(codes, on)
-        origins = {area for code in codes for area in covering[code]}
+        # A basis can only matter between two places the job touches (decide's _basis_for):
+        # the rest of the EU's adequacy list would fill every snapshot and digest for nothing.
+        places = {area for code in codes for area in covering[code]}
         assert self._bases is not None
         transfer_bases = tuple(
             basis
             for basis in self._bases
-            if basis.from_jurisdiction in origins
+            if basis.from_jurisdiction in places
+            and basis.to_jurisdiction in places
             and basis.valid_from <= on
             and (basis.valid_until is None or on < basis.valid_until)
         )

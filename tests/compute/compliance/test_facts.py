@@ -232,6 +232,20 @@ def test_transfer_basis_for_data_leaving_the_eu(
     assert "DATA_RESIDENCY_VIOLATION" not in decision.codes
 
 
+def test_facts_hold_only_the_transfer_bases_between_places_the_job_touches(
+    compliance: Compliance,
+) -> None:
+    def bases(*site_ids: int) -> set[tuple[str, str]]:
+        spec = spec_for(compliance, site_ids=site_ids, aggregation_site_id=None)
+        facts = gather(spec, at("2026-06-01"))
+        return {(basis.from_jurisdiction, basis.to_jurisdiction) for basis in facts.transfer_bases}
+
+    at_home = bases(compliance.grid.paris.pk)
+    assert ("EU", "EU") in at_home
+    assert not any(target in {"JP", "CH", "GB", "US"} for _, target in at_home)
+    assert ("EU", "JP") in bases(compliance.grid.paris.pk, _site(compliance, "JP-1", "JP").pk)
+
+
 def test_jurisdictions_exist(db: Any) -> None:
     assert Jurisdiction.objects.filter(pk__in=["JP", "IN", "GB"]).count() == 3
 
