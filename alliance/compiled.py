@@ -130,7 +130,7 @@ class CompiledQuery:
             and connection.vendor == "postgresql"
             and settings.ALLIANCE_PREPARED_STATEMENTS
         ):
-            return server_cursor(prepare=True)
+            return _preparing_cursor()
         return connection.cursor()
 
 
@@ -190,15 +190,13 @@ def _all_converted(rows: Sequence[Sequence[Any]], compiled: _Compiled) -> list[t
     return [_converted(row, compiled.converters) for row in rows]
 
 
-def server_cursor(*, prepare: bool) -> Any:
-    """A cursor of the default connection (PostgreSQL) that binds parameters on the server,
-    wrapped as Django wraps its own (errors, query logging). With ``prepare``, and unless
-    ``ALLIANCE_PREPARED_STATEMENTS`` is off, it prepares every statement it runs."""
-    from alliance.prepared import PreparingCursor, ServerCursor  # psycopg 3: PostgreSQL only
+def _preparing_cursor() -> Any:
+    """A cursor of the default connection that binds parameters on the server and prepares
+    every statement it runs, wrapped as Django wraps its own (errors, query logging)."""
+    from alliance.prepared import PreparingCursor  # psycopg 3 only: PostgreSQL deployments
 
     connection.ensure_connection()
-    preparing = prepare and settings.ALLIANCE_PREPARED_STATEMENTS
-    raw: Any = (PreparingCursor if preparing else ServerCursor)(connection.connection)
+    raw: Any = PreparingCursor(connection.connection)
     return (
         connection.make_debug_cursor(raw)
         if connection.queries_logged

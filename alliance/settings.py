@@ -131,9 +131,9 @@ TEMPLATES = [
 DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.integer("CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# The hottest queries (alliance.compiled, prepared=True) are prepared once per connection; off
-# for a connection pooler that cannot keep prepared statements (PgBouncer in transaction mode
-# before 1.21).
+# The hottest statements (alliance.compiled's prepared=True queries, the compliance gate's
+# write) are prepared once per connection; off behind a connection pooler in transaction mode
+# (PgBouncer), which keeps no prepared statement from one transaction to the next.
 ALLIANCE_PREPARED_STATEMENTS = env.boolean("ALLIANCE_PREPARED_STATEMENTS", True)
 if ALLIANCE_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # psycopg prepares nothing while this is None, Django's default. Django's own cursors bind

@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import Field, Model
 
 from alliance import compiled
+from alliance.prepared import SessionStatement
 from audit.canonical import canonical_sql
 from audit.models import AuditEvent
 
@@ -38,6 +39,7 @@ class Statement:
     sql: str
     row_fields: list[Any]
     event_fields: tuple[str, ...]
+    session: SessionStatement
 
 
 _statements: dict[tuple[str, type[Model], frozenset[str], str | None], Statement] = {}
@@ -100,7 +102,9 @@ def _build(model: type[Model], keyed_by_row: frozenset[str], precondition: str |
     RETURNING id, {", ".join(_PLACE)}
 )
 SELECT new_row.{row_key}, event.* FROM new_row, event"""  # noqa: S608 - our own names
-    return Statement(sql, row_fields, tuple(field.name for field in event_fields))
+    return Statement(
+        sql, row_fields, tuple(field.name for field in event_fields), SessionStatement(sql)
+    )
 
 
 def _placeholder(field: Field[Any, Any]) -> str:

@@ -1,6 +1,7 @@
 """``audit_record_inserting`` outside any transaction: a row and its event in a transaction
-of their own, sent as one round trip behind Django's back, the event hashed by PostgreSQL.
-It must still be all or nothing, hash as the verifier does, leave the connection as it
+of their own, sent as one round trip behind Django's back, the event hashed by PostgreSQL
+in a statement each connection prepares once. It must still be all or nothing, hash as
+the verifier does, survive a server that forgot the statement, leave the connection as it
 found it, and tell the callbacks only once committed."""
 
 from __future__ import annotations
@@ -69,20 +70,19 @@ def stored() -> tuple[int, int]:
 
 def test_the_row_and_its_event_commit_in_one_round_trip(w: World) -> None:
     chain = f"consortium:{w.consortium_a.pk}"
+    record(w, unsaved_decision(w), precondition=HOLDS)  # the connection prepares it
     decision = unsaved_decision(w)
     with round_trips() as sent:
         event = record(w, decision, precondition=HOLDS)
-    assert len(sent.trips) == 1
-    begin, lock, write, commit = sent.statements[0]
-    assert (begin, commit) == ("BEGIN", "COMMIT")
-    assert lock.startswith("SELECT pg_advisory_xact_lock(")
-    assert write.startswith('WITH new_row AS (\n    INSERT INTO "compute_decision"')
+    ((write,),) = sent.statements
+    assert write.startswith("BEGIN; SELECT pg_advisory_xact_lock(")
+    assert "; EXECUTE alliance_" in write
+    assert write.endswith("; COMMIT")
     assert idle()
     assert Decision.objects.filter(pk=decision.pk, outcome="allow").exists()
     assert AuditEvent.objects.filter(
         pk=event.pk, object_type="compute.decision", object_id=str(decision.pk)
     ).exists()
-    record(w, unsaved_decision(w))
     assert list(AuditEvent.objects.filter(chain=chain).values_list("sequence", flat=True)) == [
         1,
         2,
@@ -211,13 +211,47 @@ def test_callbacks_are_told_once_the_event_is_committed(
     assert len(told) == 1
 
 
-def test_the_query_log_shows_the_statements_once_psycopg_prepares_them(w: World) -> None:
-    # psycopg prepares a statement after prepare_threshold runs, and then forgets its text.
-    for _ in range(6):
-        record(w, unsaved_decision(w))
+def written(w: World) -> list[list[str]]:
     with round_trips() as sent:
         record(w, unsaved_decision(w))
-    (statements,) = sent.statements
-    assert statements[0] == "BEGIN"
-    assert statements[-1] == "COMMIT"
-    assert all(statements)
+    return sent.statements
+
+
+def test_each_connection_prepares_the_statement_once(w: World) -> None:
+    connection.close()
+    (prepare,), (write,) = written(w)
+    assert prepare.startswith("PREPARE alliance_")
+    assert "WITH new_row AS" in prepare
+    assert "; EXECUTE alliance_" in write
+    assert [len(trip) for trip in written(w)] == [1]
+    assert stored()[1] == 2
+
+
+def test_a_statement_the_server_discarded_is_sent_itself_then_prepared_again(
+    w: World,
+) -> None:
+    record(w, unsaved_decision(w))
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    refused, rolled_back, inline = (sql for (sql,) in written(w))
+    assert "; EXECUTE alliance_" in refused
+    assert rolled_back == "ROLLBACK"
+    assert "WITH new_row AS" in inline
+    assert idle()
+    prepare, write = (sql for (sql,) in written(w))
+    assert prepare.startswith("PREPARE alliance_")
+    assert "; EXECUTE alliance_" in write
+    assert stored() == (3, 3)
+    assert chain_is_valid(f"consortium:{w.consortium_a.pk}")
+
+
+def test_without_prepared_statements_the_statement_is_sent_itself(w: World, settings: Any) -> None:
+    # Behind a pooler in transaction mode, which keeps no prepared statement between
+    # transactions.
+    settings.ALLIANCE_PREPARED_STATEMENTS = False
+    connection.close()
+    ((write,),) = written(w)
+    assert write.startswith("BEGIN; SELECT pg_advisory_xact_lock(")
+    assert "WITH new_row AS" in write
+    assert "PREPARE" not in write
+    assert chain_is_valid(f"consortium:{w.consortium_a.pk}")

@@ -163,42 +163,42 @@ def test_revoking_the_approval_shows_at_once(c: Compliance) -> None:
     assert "SITE_NOT_APPROVED" in codes(decide(c))
 
 
-def test_a_warm_decision_checks_its_generation_with_its_write(c: Compliance) -> None:
+def test_a_warm_decision_checks_its_generation_with_its_write(c: Compliance, settings: Any) -> None:
     # Outside a transaction the book kept is used unchecked, and the generation travels in
-    # the decision's own round trip, nothing read before it.
+    # the decision's own round trip, nothing read before it. (The statement goes as itself,
+    # not prepared, to be seen.)
+    settings.ALLIANCE_PREPARED_STATEMENTS = False
     warm(c)
     with round_trips() as sent:
         decide(c)
     trips = sent.statements
     generation_reads = [
-        (trip, sql) for trip in trips for sql in trip if "compliance_rules_generation" in sql
+        sql for trip in trips for sql in trip if "compliance_rules_generation" in sql
     ]
     assert len(generation_reads) == 1
-    write, sql = generation_reads[0]
-    assert write is trips[-1]
-    assert sql.startswith("WITH new_row AS")
-    assert (write[0], write[-1]) == ("BEGIN", "COMMIT")
+    assert trips[-1] == generation_reads
+    assert generation_reads[0].startswith("BEGIN; SELECT pg_advisory_xact_lock(")
+    assert generation_reads[0].endswith("; COMMIT")
 
 
 def test_the_gate_reads_the_standing_and_data_sets_together_and_writes_in_one(
     c: Compliance, api_as: Callable[[User], APIClient]
 ) -> None:
     client = api_as(c.grid.technician)
-    assert client.post(DECISIONS, api_body(c), format="json").status_code == 201
+    for _ in range(2):  # the rules read and kept, the statements prepared
+        assert client.post(DECISIONS, api_body(c), format="json").status_code == 201
     with round_trips() as sent:
         response = client.post(DECISIONS, api_body(c), format="json")
     assert response.status_code == 201, response.content
     trips = sent.statements
     # After the caller's session: the standing and the data sets in one round trip, then the
-    # decision, its generation check and its event in the other.
-    (standing, datasets), (begin, lock, write, commit) = trips[-2:]
+    # decision, its generation check and its event in the other (a prepared statement).
+    (standing, datasets), (write,) = trips[-2:]
     assert '"consortia_membership"' in standing
     assert datasets.startswith('SELECT "agreements_dataset"')
-    assert (begin, commit) == ("BEGIN", "COMMIT")
-    assert lock.startswith("SELECT pg_advisory_xact_lock(")
-    assert "compliance_rules_generation" in write
-    assert 'INSERT INTO "audit_auditevent"' in write
-    assert not any("compliance_rules_generation" in sql for trip in trips[:-2] for sql in trip)
+    assert write.startswith("BEGIN; SELECT pg_advisory_xact_lock(")
+    assert "; EXECUTE alliance_" in write
+    assert not any("compliance_rules_generation" in sql for trip in trips for sql in trip)
 
 
 def test_a_decision_made_from_a_stale_book_is_made_again_and_stored_once(c: Compliance) -> None:
