@@ -276,13 +276,6 @@ def inserted(instance: Model, pk: Any) -> None:
     instance._state.db = connection.alias
 
 
-def not_inserted(instance: Model) -> None:
-    """Undo ``inserted`` for a row whose insert was rolled back, so a retry inserts anew."""
-    instance.pk = None
-    instance._state.adding = True
-    instance._state.db = None
-
-
 def insert(instance: Model) -> None:
     """Insert a new instance (its primary key drawn by the database) without the ORM's
     save(): no signals and no save() override run, so only for models that have neither.
