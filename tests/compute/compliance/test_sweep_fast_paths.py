@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime
 
+import pytest
+from django.db import connection
+
+from alliance.copy_insert import copy_insert
 from compute.compliance import sweeps
 from compute.compliance.facts import JobSpec
 from compute.compliance.models import Finding, Job
@@ -87,3 +91,33 @@ def test_a_jobs_spec_read_as_a_row_is_the_one_its_instance_gives(compliance: Com
     assert [(item.kind, item.pk, item.owner_id, item.at) for item in items] == [
         ("job", job.pk, job.organisation_id, max(SWEPT, job.starts_at)) for job in jobs
     ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's fill factor")
+def test_marking_findings_seen_rewrites_them_in_place(compliance: Compliance) -> None:
+    """Every sweep rewrites every finding it sees again: the update must stay on the row's
+    page (heap-only, no index entry), or each sweep adds one to each of nine indexes and a
+    copy of the table. Rows big enough that pages packed full could not take the update."""
+    job = live_job(compliance)
+    item = sweeps.Item("job", job.pk, job.organisation_id, JobSpec.from_job(job), SWEPT)
+    findings = [
+        sweeps._new_finding(
+            item,
+            f"{n:064d}",
+            Reason(Code.SITE_NOT_APPROVED, Subject("site", n, "Paris (FR)"), "", "", "x" * 1_000),
+            SWEPT,
+        )
+        for n in range(24)
+    ]
+    copy_insert(findings)
+
+    seen = Finding.objects.filter(pk__in=[finding.pk for finding in findings]).update(
+        last_seen_at=SWEPT + datetime.timedelta(hours=1)
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
+            " WHERE relname = 'compute_finding'"
+        )
+        assert cursor.fetchone() == (seen, seen) == (24, 24)
