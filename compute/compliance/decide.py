@@ -45,7 +45,7 @@ reported, not only the first. The rules, in the order they are checked:
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 from compute.compliance.facts import (
     ClauseFacts,
@@ -71,17 +71,6 @@ SENSITIVE = frozenset({"confidential", "restricted", "special_category"})
 FEDERATED = "federated"
 JOB = "job"
 DATA_TO_COMPUTE = "data_to_compute"
-
-
-def source_of(clause: ClauseFacts) -> Source:
-    return Source(
-        agreement_id=clause.agreement_id,
-        agreement_title=clause.agreement_title,
-        version_id=clause.version_id,
-        version_number=clause.version_number,
-        clause_id=clause.id,
-        clause_number=clause.number,
-    )
 
 
 def clause_state(clause: ClauseFacts, facts: Facts) -> str:
@@ -113,10 +102,11 @@ class _Judge:
         self.checks: list[Check] = []
 
     def within(self, code: str, area: str) -> bool:
-        return area in self.facts.covering.get(code, frozenset({code}))
+        covering = self.facts.covering.get(code)
+        return area == code if covering is None else area in covering
 
-    def within_any(self, code: str, areas: Iterable[str]) -> bool:
-        return any(self.within(code, area) for area in areas)
+    def within_any(self, code: str, areas: frozenset[str]) -> bool:
+        return not self.facts.covering.get(code, frozenset({code})).isdisjoint(areas)
 
     def check(
         self,
@@ -130,13 +120,28 @@ class _Judge:
         message: str = "",
         source: Source | None = None,
     ) -> bool:
+        """Eager: its texts are written whether or not it passes. The checks that run for
+        every data set or site of every job of a sweep test first and call ``fail``, so that
+        texts are written only for a breach, since nearly every check of a sweep passes."""
         if passed:
             self.passed(rule, subject)
         else:
-            if self.explain:
-                self.checks.append(Check(rule, subject, False, str(code), message))
-            self.reasons.append(Reason(code, subject, expected, actual, message, source))
+            self.fail(rule, subject, code, expected, actual, message, source)
         return passed
+
+    def fail(
+        self,
+        rule: str,
+        subject: Subject,
+        code: Code,
+        expected: str = "",
+        actual: str = "",
+        message: str = "",
+        source: Source | None = None,
+    ) -> None:
+        if self.explain:
+            self.checks.append(Check(rule, subject, False, str(code), message))
+        self.reasons.append(Reason(code, subject, expected, actual, message, source))
 
     def passed(self, rule: str, subject: Subject) -> None:
         """A check that passed, for explain mode: what ``check`` records for it."""
@@ -149,14 +154,6 @@ class _Judge:
         self.obligations.append(Obligation(code, subject, message, source))
 
 
-def _dataset_subject(dataset: DatasetFacts) -> Subject:
-    return Subject("dataset", dataset.id, dataset.name)
-
-
-def _site_subject(site: SiteFacts) -> Subject:
-    return Subject("site", site.id, f"{site.name} ({site.jurisdiction})")
-
-
 def _covering_clauses(facts: Facts, dataset_id: int) -> list[ClauseFacts]:
     return [clause for clause in facts.clauses if dataset_id in clause.terms.datasets]
 
@@ -166,47 +163,48 @@ def _terms_in_force(
 ) -> list[ClauseFacts]:
     """The clauses in force for a dataset; when there are none, says why (every why)."""
     facts = judge.facts
-    subject = _dataset_subject(dataset)
+    subject = dataset.subject
     covering = _covering_clauses(facts, dataset.id)
     states = {clause.id: clause_state(clause, facts) for clause in covering}
     in_force = [clause for clause in covering if states[clause.id] == "in_force"]
     prefix = f"Model {via_model} was trained on {dataset.name}: " if via_model else ""
-    judge.check(
-        "terms_in_force",
-        subject,
-        bool(in_force) or bool(covering),
-        Code.MISSING_ATTRIBUTE,
-        expected="data-usage terms in force",
-        actual="no clause covers the dataset",
-        message=f"{prefix}no data-usage terms cover {dataset.name}; without terms nothing may run.",
-    )
+    if in_force or covering:
+        judge.passed("terms_in_force", subject)
+    else:
+        judge.fail(
+            "terms_in_force",
+            subject,
+            Code.MISSING_ATTRIBUTE,
+            expected="data-usage terms in force",
+            actual="no clause covers the dataset",
+            message=f"{prefix}no data-usage terms cover {dataset.name}; without terms nothing "
+            "may run.",
+        )
     if in_force:
         return in_force
     for clause in covering:
         state = states[clause.id]
         if state == "expired":
-            judge.check(
+            judge.fail(
                 "agreement_not_expired",
                 subject,
-                False,
                 Code.AGREEMENT_EXPIRED,
                 expected=f"agreement in force until {facts.job.ends_at:%Y-%m-%d}",
                 actual=f"{clause.agreement_status}, expires {clause.expires_on or 'never'}",
                 message=f"{prefix}{clause.agreement_title} has expired or expires before the job ends.",
-                source=source_of(clause),
+                source=clause.source,
             )
         else:
-            judge.check(
+            judge.fail(
                 "agreement_executed",
                 subject,
-                False,
                 Code.AGREEMENT_NOT_EXECUTED,
                 expected="executed version of an executed agreement, in effect",
                 actual=f"version {clause.version_number} {clause.version_status}, agreement "
                 f"{clause.agreement_status}, effective {clause.effective_on or 'not set'}",
                 message=f"{prefix}the terms covering {dataset.name} (clause {clause.number} of "
                 f"{clause.agreement_title} v{clause.version_number}) are not in force.",
-                source=source_of(clause),
+                source=clause.source,
             )
     return []
 
@@ -234,7 +232,7 @@ def _apply_terms(
     def code(direct: Code) -> Code:
         return Code.DERIVED_MODEL_RESTRICTED if derived else direct
 
-    subject = model_subject or _dataset_subject(dataset)
+    subject = model_subject or dataset.subject
     about = f"inherited from {dataset.name}: " if derived else f"{dataset.name}: "
 
     if job.scope == JOB:
@@ -248,7 +246,7 @@ def _apply_terms(
                     subject,
                     f"{about}delete copies and outputs holding the data within "
                     f"{clause.terms.retention_days} days (clause {clause.number}).",
-                    source_of(clause),
+                    clause.source,
                 )
 
 
@@ -260,42 +258,65 @@ def _purpose_and_action(
     code: Callable[[Code], Code],
 ) -> None:
     job = judge.facts.job
-    permitting = [clause for clause in clauses if job.purpose in clause.terms.purposes]
-    judge.check(
-        "purpose_permitted",
+    _permitted(
+        judge,
+        "purpose",
+        job.purpose,
+        [clause.terms.purposes for clause in clauses],
         subject,
-        bool(permitting),
+        about,
         code(Code.PURPOSE_NOT_PERMITTED),
-        expected=", ".join(sorted({p for c in clauses for p in c.terms.purposes})),
-        actual=job.purpose,
-        message=f"{about}the purpose {job.purpose.replace('_', ' ')} is not permitted.",
-        source=source_of(clauses[0]),
+        clauses[0],
     )
 
     prohibiting = [clause for clause in clauses if job.action in clause.terms.actions_prohibited]
     for clause in prohibiting:
-        judge.check(
+        judge.fail(
             "action_not_prohibited",
             subject,
-            False,
             code(Code.ACTION_NOT_PERMITTED),
             expected=f"not {job.action}",
             actual=job.action,
             message=f"{about}clause {clause.number} prohibits {job.action.replace('_', ' ')}.",
-            source=source_of(clause),
+            source=clause.source,
         )
     if not prohibiting:
-        allowing = [clause for clause in clauses if job.action in clause.terms.actions_allowed]
-        judge.check(
-            "action_permitted",
+        _permitted(
+            judge,
+            "action",
+            job.action,
+            [clause.terms.actions_allowed for clause in clauses],
             subject,
-            bool(allowing),
+            about,
             code(Code.ACTION_NOT_PERMITTED),
-            expected=", ".join(sorted({a for c in clauses for a in c.terms.actions_allowed})),
-            actual=job.action,
-            message=f"{about}the action {job.action.replace('_', ' ')} is not permitted.",
-            source=source_of(clauses[0]),
+            clauses[0],
         )
+
+
+def _permitted(
+    judge: _Judge,
+    what: str,
+    value: str,
+    permitted: list[frozenset[str]],
+    subject: Subject,
+    about: str,
+    code: Code,
+    cited: ClauseFacts,
+) -> None:
+    """A purpose or an action is permitted when any covering clause permits it."""
+    rule = f"{what}_permitted"
+    if any(value in allowed for allowed in permitted):
+        judge.passed(rule, subject)
+        return
+    judge.fail(
+        rule,
+        subject,
+        code,
+        expected=", ".join(sorted(frozenset().union(*permitted))),
+        actual=value,
+        message=f"{about}the {what} {value.replace('_', ' ')} is not permitted.",
+        source=cited.source,
+    )
 
 
 def _locations_and_onward(
@@ -307,45 +328,41 @@ def _locations_and_onward(
     code: Callable[[Code], Code],
     model_subject: Subject | None,
 ) -> None:
-    facts, job = judge.facts, judge.facts.job
+    job = judge.facts.job
+    destination = _output_jurisdiction(judge.facts)
     for clause in clauses:
-        allowed = sorted(clause.terms.jurisdictions)
-        within = ", ".join(allowed)
-        # Every site is checked against every clause: the texts of a breach are only written
-        # for a breach, since nearly every check of a sweep passes.
+        allowed = clause.terms.jurisdictions
+        # Every site is checked against every clause.
         for site in compute_sites:
-            site_subject = model_subject or _site_subject(site)
+            site_subject = model_subject or site.subject
             if judge.within_any(site.jurisdiction, allowed):
                 judge.passed("site_jurisdiction_allowed", site_subject)
             else:
-                judge.check(
+                judge.fail(
                     "site_jurisdiction_allowed",
                     site_subject,
-                    False,
                     code(Code.SITE_JURISDICTION_NOT_ALLOWED),
-                    expected=f"within {within}",
+                    expected=f"within {_listed(allowed)}",
                     actual=site.jurisdiction,
                     message=f"{about}{site.name} computes in {site.jurisdiction}, outside "
-                    f"{within} (clause {clause.number}).",
-                    source=source_of(clause),
+                    f"{_listed(allowed)} (clause {clause.number}).",
+                    source=clause.source,
                 )
             for admin in site.administered_from:
                 if judge.within_any(admin, allowed):
                     judge.passed("administration_allowed", site_subject)
                     continue
-                judge.check(
+                judge.fail(
                     "administration_allowed",
                     site_subject,
-                    False,
                     code(Code.ADMIN_ACCESS_OUTSIDE_ALLOWED),
-                    expected=f"administered within {within}",
+                    expected=f"administered within {_listed(allowed)}",
                     actual=admin,
                     message=f"{about}{site.name} is administered from {admin}, outside "
-                    f"{within} (clause {clause.number}).",
-                    source=source_of(clause),
+                    f"{_listed(allowed)} (clause {clause.number}).",
+                    source=clause.source,
                 )
 
-        destination = _output_jurisdiction(facts)
         if destination is not None and not judge.within_any(destination, allowed):
             onward = clause.terms.onward_transfer
             if onward == "requires_steering_approval":
@@ -355,7 +372,7 @@ def _locations_and_onward(
                     subject,
                     f"{about}outputs go to {destination}: obtain the steering committee's "
                     f"approval first (clause {clause.number}).",
-                    source_of(clause),
+                    clause.source,
                 )
             else:
                 named = (
@@ -366,15 +383,19 @@ def _locations_and_onward(
                     subject,
                     named,
                     code(Code.ONWARD_TRANSFER_PROHIBITED),
-                    expected=f"outputs within {', '.join(allowed)}"
+                    expected=f"outputs within {_listed(allowed)}"
                     + (" or to named parties" if onward == "named_parties" else ""),
                     actual=f"outputs to {destination}",
                     message=f"{about}outputs may not go to {destination} "
                     f"(onward transfer {onward.replace('_', ' ')}, clause {clause.number}).",
-                    source=source_of(clause),
+                    source=clause.source,
                 )
         elif destination is not None:
             judge.passed("onward_transfer", subject)
+
+
+def _listed(areas: frozenset[str]) -> str:
+    return ", ".join(sorted(areas))
 
 
 def _basis_for(judge: _Judge, origin: str, target: str) -> TransferBasisFacts | None:
@@ -398,64 +419,68 @@ def _residency_and_movement(
     compute_sites: Sequence[SiteFacts],
 ) -> None:
     job = judge.facts.job
-    subject = _dataset_subject(dataset)
+    subject = dataset.subject
     for clause in clauses if job.scope == JOB else ():
-        judge.check(
+        if clause.terms.movement != "federated_only" or job.movement != DATA_TO_COMPUTE:
+            judge.passed("movement_permitted", subject)
+            continue
+        judge.fail(
             "movement_permitted",
             subject,
-            not (clause.terms.movement == "federated_only" and job.movement == DATA_TO_COMPUTE),
             Code.MOVEMENT_NOT_PERMITTED,
             expected="the model goes to the data (federated only)",
             actual=job.movement,
             message=f"{dataset.name} may not move: clause {clause.number} allows federated "
             "work only.",
-            source=source_of(clause),
+            source=clause.source,
         )
     if not compute_sites:
         return
     if job.scope == JOB and job.movement != DATA_TO_COMPUTE:
-        at_home = [
-            site for site in compute_sites if judge.within(site.jurisdiction, dataset.residency)
-        ]
-        judge.check(
+        if any(judge.within(site.jurisdiction, dataset.residency) for site in compute_sites):
+            judge.passed("data_stays_in_residency", subject)
+            return
+        judge.fail(
             "data_stays_in_residency",
             subject,
-            bool(at_home),
             Code.DATA_RESIDENCY_VIOLATION,
             expected=f"a site within {dataset.residency}",
             actual=", ".join(site.jurisdiction for site in compute_sites),
             message=f"{dataset.name} stays in {dataset.residency}, but no site of the job is there.",
-            source=source_of(clauses[0]),
+            source=clauses[0].source,
         )
         return
     for site in compute_sites:
         if judge.within(site.jurisdiction, dataset.residency):
-            judge.passed("data_stays_in_residency", _site_subject(site))
+            judge.passed("data_stays_in_residency", site.subject)
             continue
         for clause in clauses:
-            judge.check(
+            if clause.terms.movement == "to_approved_sites":
+                judge.passed("data_stays_in_residency", subject)
+                continue
+            judge.fail(
                 "data_stays_in_residency",
                 subject,
-                clause.terms.movement == "to_approved_sites",
                 Code.DATA_RESIDENCY_VIOLATION,
                 expected=f"within {dataset.residency}",
                 actual=f"{site.name} in {site.jurisdiction}",
                 message=f"{dataset.name} must stay in {dataset.residency} "
                 f"(movement {clause.terms.movement.replace('_', ' ')}, clause {clause.number}) "
                 f"but would go to {site.jurisdiction}.",
-                source=source_of(clause),
+                source=clause.source,
             )
-        basis = _basis_for(judge, dataset.residency, site.jurisdiction)
-        judge.check(
+        if _basis_for(judge, dataset.residency, site.jurisdiction) is not None:
+            judge.passed("transfer_basis", subject)
+            continue
+        judge.fail(
             "transfer_basis",
             subject,
-            basis is not None,
             Code.TRANSFER_BASIS_MISSING,
             expected=f"a transfer basis {dataset.residency} → {site.jurisdiction} in force",
             actual="none",
             message=f"{dataset.name} would move from {dataset.residency} to {site.jurisdiction} "
             f"with no transfer basis in force on {judge.facts.on}.",
-            source=source_of(clauses[0]),
+            source=clauses[0].source,
         )
 
 
@@ -463,25 +488,29 @@ def _site_checks(
     judge: _Judge, site: SiteFacts, *, sensitive: bool, providers_seen: set[int]
 ) -> None:
     facts = judge.facts
-    subject = _site_subject(site)
-    judge.check(
-        "site_approved",
-        subject,
-        site.approved,
-        Code.SITE_NOT_APPROVED,
-        expected="approved by the consortium on the day",
-        actual="not approved",
-        message=f"{site.name} is not approved for this consortium on {facts.on}.",
-    )
-    judge.check(
-        "administration_recorded",
-        subject,
-        bool(site.administered_from),
-        Code.MISSING_ATTRIBUTE,
-        expected="administered_from recorded",
-        actual="none recorded",
-        message=f"Nobody recorded where {site.name} is administered from.",
-    )
+    subject = site.subject
+    if site.approved:
+        judge.passed("site_approved", subject)
+    else:
+        judge.fail(
+            "site_approved",
+            subject,
+            Code.SITE_NOT_APPROVED,
+            expected="approved by the consortium on the day",
+            actual="not approved",
+            message=f"{site.name} is not approved for this consortium on {facts.on}.",
+        )
+    if site.administered_from:
+        judge.passed("administration_recorded", subject)
+    else:
+        judge.fail(
+            "administration_recorded",
+            subject,
+            Code.MISSING_ATTRIBUTE,
+            expected="administered_from recorded",
+            actual="none recorded",
+            message=f"Nobody recorded where {site.name} is administered from.",
+        )
     for scheme in sorted({cert.scheme for cert in site.certificates}):
         of_scheme = [cert for cert in site.certificates if cert.scheme == scheme]
         lapsed = [cert for cert in of_scheme if cert.valid_until <= facts.on]
@@ -561,35 +590,33 @@ def decide(facts: Facts, *, digest: bool = True, explain: bool = True) -> Decisi
     datasets: list[DatasetFacts] = []
     for pk in job.dataset_ids:
         dataset = facts.dataset(pk)
-        if (
-            judge.check(
-                "dataset_known",
-                Subject("dataset", pk, f"#{pk}"),
-                dataset is not None,
-                Code.MISSING_ATTRIBUTE,
-                expected="a registered dataset",
-                actual="unknown",
-                message=f"Dataset #{pk} is not registered.",
-            )
-            and dataset is not None
-        ):
+        if dataset is not None:
+            judge.passed("dataset_known", Subject("dataset", pk, f"#{pk}"))
             datasets.append(dataset)
+            continue
+        judge.fail(
+            "dataset_known",
+            Subject("dataset", pk, f"#{pk}"),
+            Code.MISSING_ATTRIBUTE,
+            expected="a registered dataset",
+            actual="unknown",
+            message=f"Dataset #{pk} is not registered.",
+        )
     compute_sites: list[SiteFacts] = []
     for pk in job.site_ids:
         site = facts.site(pk)
-        if (
-            judge.check(
-                "site_known",
-                Subject("site", pk, f"#{pk}"),
-                site is not None,
-                Code.MISSING_ATTRIBUTE,
-                expected="a registered site",
-                actual="unknown",
-                message=f"Site #{pk} is not in the directory.",
-            )
-            and site is not None
-        ):
+        if site is not None:
+            judge.passed("site_known", Subject("site", pk, f"#{pk}"))
             compute_sites.append(site)
+            continue
+        judge.fail(
+            "site_known",
+            Subject("site", pk, f"#{pk}"),
+            Code.MISSING_ATTRIBUTE,
+            expected="a registered site",
+            actual="unknown",
+            message=f"Site #{pk} is not in the directory.",
+        )
 
     location_sites = list(compute_sites)
     if job.movement == FEDERATED:

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from compute.compliance.models import Job
+from compute.compliance.reasons import Source, Subject
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,11 @@ class DatasetFacts:
     sensitivity: str
     contains_personal_data: bool
 
+    # Built once, not per check: a sweep shares each data set's facts across its jobs.
+    @functools.cached_property
+    def subject(self) -> Subject:
+        return Subject("dataset", self.id, self.name)
+
 
 @dataclass(frozen=True)
 class CertificateFacts:
@@ -120,6 +126,10 @@ class SiteFacts:
     approved: bool
     certificates: tuple[CertificateFacts, ...]
     exposures: tuple[ExposureFacts, ...]
+
+    @functools.cached_property
+    def subject(self) -> Subject:
+        return Subject("site", self.id, f"{self.name} ({self.jurisdiction})")
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,18 @@ class ClauseFacts:
     agreement_status: str
     effective_on: datetime.date | None
     expires_on: datetime.date | None
+
+    @functools.cached_property
+    def source(self) -> Source:
+        """What a reason resting on this clause cites."""
+        return Source(
+            agreement_id=self.agreement_id,
+            agreement_title=self.agreement_title,
+            version_id=self.version_id,
+            version_number=self.version_number,
+            clause_id=self.id,
+            clause_number=self.number,
+        )
 
 
 @dataclass(frozen=True)

@@ -148,6 +148,8 @@ class FactSource:
         self._clauses: dict[int, tuple[ClauseFacts, ...]] = {}
         self._approval_rows: tuple[_Approval, ...] | None = None
         self._approved: dict[datetime.date, _ApprovedOn] = {}
+        self._site_facts: dict[tuple[int, datetime.date], SiteFacts] = {}
+        self._blocs: dict[tuple[str, datetime.date], frozenset[str]] = {}
         self._memberships: dict[str, tuple[_Membership, ...]] | None = None
         self._bases: tuple[TransferBasisFacts, ...] | None = None
         self._every_site = False
@@ -472,19 +474,51 @@ class FactSource:
 
     def _covering(self, codes: Iterable[str], on: datetime.date) -> dict[str, frozenset[str]]:
         """Each code with every bloc it belonged to on the day."""
+        return {code: self._blocs_of(code, on) for code in codes}
+
+    def _blocs_of(self, code: str, on: datetime.date) -> frozenset[str]:
+        """The code and its blocs on the day; kept, as every job of a sweep asks again."""
+        key = (code, on)
+        if (found := self._blocs.get(key)) is not None:
+            return found
         self._load_law()
         assert self._memberships is not None
-        return {
-            code: frozenset(
-                {code}
-                | {
-                    link.bloc
-                    for link in self._memberships.get(code, ())
-                    if link.joined_on <= on and (link.left_on is None or on < link.left_on)
-                }
-            )
-            for code in set(codes)
-        }
+        found = self._blocs[key] = frozenset(
+            {code}
+            | {
+                link.bloc
+                for link in self._memberships.get(code, ())
+                if link.joined_on <= on and (link.left_on is None or on < link.left_on)
+            }
+        )
+        return found
+
+    def _site_on(self, site: _Site, on: datetime.date) -> SiteFacts:
+        """The site as it stands on the day; kept, since a sweep's jobs share few days and
+        each decision reads its sites' facts several times."""
+        key = (site.id, on)
+        if (found := self._site_facts.get(key)) is not None:
+            return found
+        found = self._site_facts[key] = SiteFacts(
+            id=site.id,
+            name=site.name,
+            jurisdiction=site.jurisdiction,
+            provider_id=site.provider_id,
+            provider_name=site.provider_name,
+            administered_from=site.administered_from,
+            approved=self._approved_on(on).usable(site),
+            certificates=tuple(
+                cert
+                for cert in self._certificates[site.provider_id]
+                if cert.site_id is None or cert.site_id == site.id
+            ),
+            exposures=tuple(
+                exposure
+                for exposure in self._exposures[site.provider_id]
+                if exposure.assessed_on <= on
+            ),
+        )
+        return found
 
     # -- facts -----------------------------------------------------------------------------
 
@@ -506,28 +540,7 @@ class FactSource:
             site for pk in sorted(site_ids) if (site := self._sites.get(pk)) is not None
         ]
         approved = self._approved_on(on)
-        sites = tuple(
-            SiteFacts(
-                id=site.id,
-                name=site.name,
-                jurisdiction=site.jurisdiction,
-                provider_id=site.provider_id,
-                provider_name=site.provider_name,
-                administered_from=site.administered_from,
-                approved=approved.usable(site),
-                certificates=tuple(
-                    cert
-                    for cert in self._certificates[site.provider_id]
-                    if cert.site_id is None or cert.site_id == site.id
-                ),
-                exposures=tuple(
-                    exposure
-                    for exposure in self._exposures[site.provider_id]
-                    if exposure.assessed_on <= on
-                ),
-            )
-            for site in stored_sites
-        )
+        sites = tuple(self._site_on(site, on) for site in stored_sites)
         unique = {clause.id: clause for pk in dataset_ids for clause in self._clauses.get(pk, ())}
         clauses = tuple(unique[pk] for pk in sorted(unique))
 
