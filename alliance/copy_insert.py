@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -39,6 +39,7 @@ _PASSED_AS_IS: dict[type[models.Field[Any, Any]], type] = {
     models.SmallIntegerField: int,
 }
 
+M = TypeVar("M", bound=Model)
 Converter = Callable[[Model], Any]
 _DEFERRED = object()
 
@@ -105,3 +106,15 @@ def copy_insert(instances: Sequence[Model]) -> None:
     for instance in instances:
         instance._state.adding = False
         instance._state.db = db.alias
+
+
+def new_instance(model: type[M], values: dict[str, Any]) -> M:
+    """``model(**values)``, by attribute name, with every other field at its default.
+    Django builds an instance from positional values in half the time it takes from
+    keywords: the rows a sweep writes in bulk are built by the hundred thousand."""
+    return model(
+        *[
+            values[field.attname] if field.attname in values else field.get_default()
+            for field in model._meta.concrete_fields
+        ]
+    )

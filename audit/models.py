@@ -12,6 +12,7 @@ foreign keys: history must outlive renames and deletions, and ``audit`` depends 
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -126,8 +127,9 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.chain}#{self.sequence} {self.action} {self.object_display}"
 
-    @property
+    @functools.cached_property
     def changes_data(self) -> Any:
+        """``changes`` as JSON values; set when the event is recorded, read back after."""
         return json.loads(self.changes)
 
 

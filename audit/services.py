@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.ipv6 import clean_ipv6_address
 
 from alliance import compiled
-from alliance.copy_insert import copy_insert
+from alliance.copy_insert import copy_insert, new_instance
 from alliance.prepared import is_unknown_statement
 from audit import context, inserting
 from audit.canonical import canonical_json, event_hash
@@ -59,6 +59,15 @@ def json_safe(value: Any) -> JSONValue:
     """A value as it enters the hash: no floats, no naive times, no model instances."""
     if value is None or isinstance(value, bool | int | str):
         return value
+    # A plain dict before the slower tests below (Mapping is an abstract class), and its
+    # plain strings as they are: a sweep's events hold millions of them.
+    if type(value) is dict:
+        return {
+            key if type(key) is str else str(key): item
+            if type(item) is str or item is None
+            else json_safe(item)
+            for key, item in value.items()
+        }
     if isinstance(value, enum.Enum):
         return json_safe(value.value)
     if isinstance(value, datetime.datetime):
@@ -200,11 +209,13 @@ def _chain_of(consortium_id: int | None) -> str:
     return consortium_chain(consortium_id) if consortium_id is not None else PLATFORM_CHAIN
 
 
-def _event_fields(event: EventSpec) -> dict[str, Any]:
-    """An event's fields, all but its place in the chain (sequence, time and hashes)."""
+def _event_fields(event: EventSpec) -> tuple[dict[str, Any], JSONValue]:
+    """An event's fields, all but its place in the chain (sequence, time and hashes), and
+    its changes as JSON values (what the stored canonical text reads back as)."""
     consortium_id = event.get("consortium_id")
     chain = _chain_of(consortium_id)
     request = context.current()
+    changes = json_safe(dict(event.get("changes") or {}))
     fields: dict[str, Any] = {
         "chain": chain,
         "consortium_id": consortium_id,
@@ -217,7 +228,7 @@ def _event_fields(event: EventSpec) -> dict[str, Any]:
         "related_object_type": "",
         "related_object_id": "",
         "related_object_display": "",
-        "changes": canonical_json(json_safe(dict(event.get("changes") or {}))),
+        "changes": canonical_json(changes),
         "request_id": request.request_id if request else "",
         "client_address": _normalise_address(request.client_address) if request else None,
         "user_agent": request.user_agent if request else "",
@@ -227,15 +238,22 @@ def _event_fields(event: EventSpec) -> dict[str, Any]:
     fields.update(_describe_actor(event["actor"]))
     fields.update(_describe_object(event.get("target"), "object"))
     fields.update(_describe_object(event.get("related"), "related_object"))
-    return fields
+    return fields, changes
 
 
-def _chained(fields: dict[str, Any], head: tuple[int, str] | None) -> AuditEvent:
+def _chained(
+    fields: dict[str, Any], changes: JSONValue, head: tuple[int, str] | None
+) -> AuditEvent:
     sequence, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     fields["sequence"] = sequence
     # Stamped under the lock, so times never run backwards along a chain.
     fields["occurred_at"] = timezone.now()
-    return AuditEvent(**fields, prev_hash=prev_hash, hash=event_hash(prev_hash, fields))
+    fields["prev_hash"] = prev_hash
+    fields["hash"] = event_hash(prev_hash, fields)
+    record = new_instance(AuditEvent, fields)
+    # What the stored text reads back as, so that webhooks need not parse it again.
+    record.changes_data = changes
+    return record
 
 
 # Told about the events of every audit_record / audit_record_many call, still inside the
@@ -262,9 +280,9 @@ def audit_record(**event: Unpack[EventSpec]) -> AuditEvent:
     Call it inside the transaction that makes the change. Called outside one (a read, a
     denial) it commits on its own.
     """
-    fields = _event_fields(event)
+    fields, changes = _event_fields(event)
     with transaction.atomic(savepoint=False):
-        record = _chained(fields, _lock_chain_and_read_head(fields["chain"]))
+        record = _chained(fields, changes, _lock_chain_and_read_head(fields["chain"]))
         # Every write of every request ends here: an insert compiled once (events have no
         # signals and no save() of their own).
         compiled.insert(record)
@@ -323,7 +341,7 @@ def audit_record_inserting(
         with connection.cursor() as cursor:
             cursor.execute(f"{sql}; {_LOCK_AND_READ_HEAD}", [*params, chain, chain])
             head = _inserted_and_head(cursor, instance)
-        record = _chained(_event_fields(event), head)
+        record = _chained(*_event_fields(event), head)
         compiled.insert(record)
     _tell_recorded([record])
     return record
@@ -358,7 +376,7 @@ def _in_own_transaction(
     before it is raised. The callbacks told about the event run after the commit, where
     ``transaction.on_commit`` runs them at once.
     """
-    fields = _event_fields(event)
+    fields, changes = _event_fields(event)
     keyed_by_row = frozenset(
         f"{prefix}_id"
         for prefix, role in (("object", "target"), ("related_object", "related"))
@@ -403,6 +421,7 @@ def _in_own_transaction(
     record = AuditEvent(
         **fields, sequence=sequence, occurred_at=occurred_at, prev_hash=prev_hash, hash=hash_
     )
+    record.changes_data = changes
     compiled.inserted(record, event_pk)
     return record
 
@@ -436,16 +455,16 @@ def audit_record_many(events: Iterable[EventSpec]) -> list[AuditEvent]:
     times. Chains are locked in name order, so two batches never wait on each other in a
     cycle.
     """
-    by_chain: dict[str, list[dict[str, Any]]] = {}
+    by_chain: dict[str, list[tuple[dict[str, Any], JSONValue]]] = {}
     for event in events:
-        fields = _event_fields(event)
-        by_chain.setdefault(fields["chain"], []).append(fields)
+        fields, changes = _event_fields(event)
+        by_chain.setdefault(fields["chain"], []).append((fields, changes))
     records: list[AuditEvent] = []
     with transaction.atomic(savepoint=False):
         for chain in sorted(by_chain):
             head = _lock_chain_and_read_head(chain)
-            for fields in by_chain[chain]:
-                record = _chained(fields, head)
+            for fields, changes in by_chain[chain]:
+                record = _chained(fields, changes, head)
                 head = (record.sequence, record.hash)
                 records.append(record)
         copy_insert(records)

@@ -182,7 +182,7 @@ def matching(record: AuditEvent) -> list[tuple[EventType, Changes]]:
         if record.action not in event_type.actions:
             continue
         if changes is None:
-            changes = json.loads(record.changes)
+            changes = record.changes_data
         if event_type.condition(changes):
             found.append((event_type, changes))
     return found

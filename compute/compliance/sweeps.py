@@ -23,15 +23,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Q, QuerySet, TextField, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from alliance.copy_insert import copy_insert
+from alliance.copy_insert import copy_insert, new_instance
 from audit.models import Action
 from audit.services import EventSpec, audit_record, audit_record_many
 from compute import notifications
@@ -42,8 +42,6 @@ from compute.compliance.reasons import SEVERITY, Reason
 from compute.compliance.sources import FactSource
 from compute.models import AllocationRequest, Reservation
 from consortia.models import Role
-
-M = TypeVar("M", bound=models.Model)
 
 LIVE = (Job.Status.PROPOSED, Job.Status.RUNNING)
 GRANTED = (AllocationRequest.Status.APPROVED, AllocationRequest.Status.PARTLY_APPROVED)
@@ -343,7 +341,7 @@ def _reconcile(source: FactSource, items: list[Item], now: datetime.datetime) ->
 
 
 def _new_finding(item: Item, key: str, reason: Reason, now: datetime.datetime) -> Finding:
-    return _positional(
+    return new_instance(
         Finding,
         {
             "consortium_id": item.spec.consortium_id,
@@ -360,18 +358,6 @@ def _new_finding(item: Item, key: str, reason: Reason, now: datetime.datetime) -
             "opened_at": now,
             "last_seen_at": now,
         },
-    )
-
-
-def _positional(model: type[M], values: dict[str, Any]) -> M:
-    """``model(**values)``, by attribute name, with every other field at its default.
-    Django builds an instance from positional values in half the time it takes from
-    keywords: a first sweep builds 170,000 findings."""
-    return model(
-        *[
-            values[field.attname] if field.attname in values else field.get_default()
-            for field in model._meta.concrete_fields
-        ]
     )
 
 

@@ -154,8 +154,9 @@ def test_an_event_the_database_refuses_rolls_the_row_back(
     before = stored()
     described = audit_services._event_fields
 
-    def too_long(event: Any) -> dict[str, Any]:
-        return {**described(event), "object_type": "x" * 101}
+    def too_long(event: Any) -> tuple[dict[str, Any], Any]:
+        fields, changes = described(event)
+        return {**fields, "object_type": "x" * 101}, changes
 
     monkeypatch.setattr(audit_services, "_event_fields", too_long)
     decision = unsaved_decision(w)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
+import zoneinfo
 from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 
-from audit.canonical import event_hash
+from audit.canonical import event_hash, format_time
 from audit.models import GENESIS_HASH, AuditEvent
 from audit.services import audit_record, changes_between
 from consortia import services
@@ -130,3 +132,52 @@ def test_a_row_inserted_with_its_event_is_named_by_it_and_the_chain_holds(world:
     assert (stored.object_type, stored.object_id) == ("compute.decision", str(decision.pk))
     assert stored.sequence == before + 1
     assert chain_is_valid(chain)
+
+
+def test_an_events_changes_read_back_as_they_were_recorded(world: World) -> None:
+    """What a recorder hands on (webhooks read ``changes_data`` of each new event without
+    parsing it) is what the stored canonical text reads back as, whichever way it went in."""
+    from audit.models import Action
+    from audit.services import audit_record_many
+    from compute.compliance.reasons import Code
+
+    changes: dict[str, Any] = {
+        "code": {"before": None, "after": Code.SITE_NOT_APPROVED},
+        "sites": {"before": (1, 2), "after": [3]},
+        Code.MISSING_ATTRIBUTE: {
+            "nested": {"when": datetime.datetime(2026, 6, 1, 9, tzinfo=datetime.UTC)}
+        },
+    }
+    one = audit_record(
+        action=Action.UPDATE,
+        actor=world.chair,
+        consortium_id=world.consortium_a.pk,
+        target=world.consortium_a,
+        changes=changes,
+    )
+    many = audit_record_many(
+        [{"action": Action.UPDATE, "actor": None, "consortium_id": None, "changes": changes}]
+    )
+    expected = {
+        "code": {"before": None, "after": "SITE_NOT_APPROVED"},
+        "sites": {"before": [1, 2], "after": [3]},
+        "MISSING_ATTRIBUTE": {"nested": {"when": "2026-06-01T09:00:00+00:00"}},
+    }
+    for record in (one, *many):
+        assert "changes_data" in record.__dict__  # handed on, not parsed again
+        assert record.changes_data == expected
+        assert AuditEvent.objects.get(pk=record.pk).changes_data == expected
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime.datetime(2026, 12, 4, 21, 5, 7, 120034, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 3, 29, 2, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Paris")),
+    ],
+)
+def test_an_events_time_is_written_as_it_always_was(moment: datetime.datetime) -> None:
+    # Every stored hash covers this text: it must not change for any instant.
+    utc = moment.astimezone(datetime.UTC)
+    assert format_time(moment) == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
