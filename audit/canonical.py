@@ -32,11 +32,15 @@ def format_time(moment: datetime.datetime) -> str:
     return utc.isoformat(timespec="microseconds") + "Z"
 
 
+# One encoder for every event: json.dumps with these options builds a new one each call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> str:
     """Canonical JSON of a JSON-safe value (see audit.services.json_safe)."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(value)
 
 
 def _string(value: str) -> str:

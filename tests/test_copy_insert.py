@@ -59,6 +59,7 @@ ROWS: list[Model] = [
         hash="f" * 64,
     ),
     AuditEvent(chain="platform", sequence=1, occurred_at=AWARE, client_address="10.0.0.1"),
+    AuditEvent(chain="platform", sequence=2, occurred_at=AWARE, client_address="2001:0DB8::0001"),
 ]
 
 

@@ -323,7 +323,10 @@ class Finding(models.Model):
         indexes = [models.Index(fields=["consortium", "status"], name="compliance_finding_queue")]
 
     def __str__(self) -> str:
-        return f"{self.code} on {self.subject.get('display', '')} ({self.get_status_display()})"
+        # Not get_status_display(), at a sixth of its cost: every finding a sweep opens is
+        # named in its audit event.
+        status = self.Status(self.status).label if self.status in self.Status else self.status
+        return f"{self.code} on {self.subject.get('display', '')} ({status})"
 
     @property
     def item(self) -> Job | AllocationRequest | Placement:
