@@ -12,12 +12,17 @@ from ``bulk_create``. Other databases (the SQLite quick start) use ``bulk_create
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 
 _NEXT_IDS = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
 
@@ -52,6 +57,8 @@ def db_values(field: models.Field[Any, Any], db: BaseDatabaseWrapper) -> Convert
         return field.get_db_prep_save(field.pre_save(instance, True), db)
 
     target = field.target_field if isinstance(field, models.ForeignKey) else field
+    if type(target) is models.JSONField and db.vendor == "postgresql":
+        return _json_values(field, db, slow)
     if type(target) is models.GenericIPAddressField and db.vendor == "postgresql":
         # No address (every event a sweep records) stays NULL; an address is normalised.
         attname = field.attname
@@ -75,6 +82,27 @@ def db_values(field: models.Field[Any, Any], db: BaseDatabaseWrapper) -> Convert
         return adapt_integer(value, internal_type) if sized else value
 
     return fast
+
+
+def _json_values(
+    field: models.Field[Any, Any], db: BaseDatabaseWrapper, slow: Converter
+) -> Converter:
+    """A plain dict or list is wrapped for PostgreSQL as Django wraps it; None is NULL."""
+    attname, encoder, adapt = (
+        field.attname,
+        getattr(field, "encoder", None),
+        db.ops.adapt_json_value,
+    )
+
+    def convert(instance: Model) -> Any:
+        value = instance.__dict__.get(attname, _DEFERRED)
+        if value is None:
+            return None
+        if type(value) is dict or type(value) is list:
+            return adapt(value, encoder)
+        return slow(instance)
+
+    return convert
 
 
 def _naive(value: Any) -> bool:
@@ -114,11 +142,32 @@ def copy_insert(instances: Sequence[Model]) -> None:
 
 def new_instance(model: type[M], values: dict[str, Any]) -> M:
     """``model(**values)``, by attribute name, with every other field at its default.
-    Django builds an instance from positional values in half the time it takes from
-    keywords: the rows a sweep writes in bulk are built by the hundred thousand."""
-    return model(
-        *[
-            values[field.attname] if field.attname in values else field.get_default()
-            for field in model._meta.concrete_fields
-        ]
+
+    The rows a sweep writes in bulk are built by the hundred thousand, and Django's
+    ``__init__`` sets each field through its descriptor and sends two signals. For a model
+    whose fields are all plain attributes (a foreign key's id only clears a cached object,
+    which a new instance has none of) and that nobody listens to being built, the instance
+    is filled in directly: what ``__init__`` would leave, in a quarter of the time."""
+    listened = pre_init.has_listeners(model) or post_init.has_listeners(model)
+    if listened or not _plain_attributes(model):
+        return model(
+            *[
+                values[field.attname] if field.attname in values else field.get_default()
+                for field in model._meta.concrete_fields
+            ]
+        )
+    instance = model.__new__(model)
+    attributes = instance.__dict__
+    attributes["_state"] = ModelState()
+    for field in model._meta.concrete_fields:
+        name = field.attname
+        attributes[name] = values[name] if name in values else field.get_default()
+    return instance
+
+
+@functools.cache
+def _plain_attributes(model: type[Model]) -> bool:
+    return all(
+        type(model.__dict__.get(field.attname)) in (DeferredAttribute, ForeignKeyDeferredAttribute)
+        for field in model._meta.concrete_fields
     )

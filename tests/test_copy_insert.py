@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.db.models import Model
+from django.db.models.signals import post_init
 
-from alliance.copy_insert import db_values
+from alliance.copy_insert import _plain_attributes, db_values, new_instance
 from audit.models import AuditEvent
 from compute.compliance.models import Finding
 
@@ -69,3 +70,42 @@ def test_every_column_is_what_django_would_write(instance: Model) -> None:
     for field in instance._meta.concrete_fields:
         fast = db_values(field, connection)(instance)
         assert _comparable(fast) == _comparable(_as_django_writes(field, instance)), field.name
+
+
+def _state_of(instance: Model) -> dict[str, Any]:
+    attributes = {name: value for name, value in vars(instance).items() if name != "_state"}
+    return {**attributes, "adding": instance._state.adding, "db": instance._state.db}
+
+
+VALUES: list[tuple[type[Model], dict[str, Any]]] = [
+    (Finding, {"consortium_id": 3, "job_id": 11, "owner_id": 5, "key": "k", "subject": {}}),
+    (AuditEvent, {"chain": "platform", "sequence": 1, "occurred_at": AWARE, "changes": "{}"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "values"), VALUES, ids=lambda value: getattr(value, "__name__", "")
+)
+def test_a_new_instance_is_the_one_django_builds(
+    model: type[Model], values: dict[str, Any]
+) -> None:
+    assert _plain_attributes(model)  # filled in directly, not through __init__
+    built = new_instance(model, values)
+    assert type(built) is model
+    assert _state_of(built) == _state_of(model(**values))
+    assert vars(built)["source" if model is Finding else "client_address"] is None
+
+
+def test_a_model_someone_listens_to_is_built_by_django() -> None:
+    heard: list[Model] = []
+
+    def listener(sender: type[Model], instance: Model, **kwargs: Any) -> None:
+        heard.append(instance)
+
+    post_init.connect(listener, sender=Finding)
+    try:
+        built = new_instance(Finding, {"key": "k"})
+    finally:
+        post_init.disconnect(listener, sender=Finding)
+    assert heard == [built]
+    assert new_instance(Finding, {"key": "k"}) not in heard
