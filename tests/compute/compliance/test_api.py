@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.urls import resolve
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
@@ -442,3 +443,12 @@ def test_a_site_the_consortium_has_not_approved_is_a_deny(
     assert response.status_code == 201, response.content
     assert response.json()["outcome"] == "deny"
     assert "SITE_NOT_APPROVED" in {reason["code"] for reason in response.json()["reasons"]}
+
+
+def test_the_gate_is_the_first_route_the_api_tries() -> None:
+    # Django tries each pattern in turn: a pipeline's every call would pay for those before.
+    match = resolve("/api/v1/compliance/decisions/")
+    assert match.url_name == "compliance-decision-list"
+    assert [[str(pattern.pattern) for pattern in tried] for tried in match.tried or []] == [
+        ["api/v1/", "compliance/decisions/"]
+    ]
