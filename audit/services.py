@@ -320,61 +320,51 @@ def audit_record_inserting(
     its target), if ``precondition`` (when given) holds; else raise ``PreconditionNotMetError``.
     Only for models without signals or a save() of their own (``alliance.compiled.insert``).
 
-    The compliance gate does this for every decision, so it is cut to the fewest round
-    trips: outside any transaction on PostgreSQL, one (``_in_own_transaction``); inside the
-    caller's, the insert travels with the chain's lock and the read of its head.
+    The compliance gate does this for every decision, so on PostgreSQL it is one round trip
+    to one statement (``audit.inserting``), which checks the precondition, inserts the row
+    and appends its event: in a transaction of its own outside any (BEGIN and COMMIT travel
+    with it), else in the caller's.
     """
-    if connection.vendor == "postgresql" and _outside_any_transaction():
-        record = _in_own_transaction(instance, event, precondition)
-        _tell_recorded([record])
-        return record
-    # Checked before the atomic block: failing inside it would doom the caller's transaction.
-    if precondition is not None and not precondition.holds():
-        raise PreconditionNotMetError(precondition.sql)
     if connection.vendor != "postgresql":
+        if precondition is not None and not precondition.holds():
+            raise PreconditionNotMetError(precondition.sql)
         with transaction.atomic(savepoint=False):
             compiled.insert(instance)
             return audit_record(**event)
-    chain = _chain_of(event.get("consortium_id"))
-    sql, params = compiled.insert_statement(instance)
-    with transaction.atomic(savepoint=False):
-        with connection.cursor() as cursor:
-            cursor.execute(f"{sql}; {_LOCK_AND_READ_HEAD}", [*params, chain, chain])
-            head = _inserted_and_head(cursor, instance)
-        record = _chained(*_event_fields(event), head)
-        compiled.insert(record)
+    if _outside_any_transaction():
+        record = _row_and_event(instance, event, precondition, own_transaction=True)
+    else:
+        with transaction.atomic(savepoint=False):
+            record = _row_and_event(instance, event, precondition, own_transaction=False)
+    # Raised outside the atomic block: a failed precondition wrote nothing and broke nothing,
+    # and raised inside it would doom the caller's transaction.
+    if record is None:
+        raise PreconditionNotMetError(precondition.sql if precondition is not None else "")
     _tell_recorded([record])
     return record
-
-
-def _inserted_and_head(cursor: Any, instance: models.Model) -> tuple[int, str] | None:
-    """From the results of an insert followed by ``_LOCK_AND_READ_HEAD``: mark the instance
-    stored under its new id (which the event names) and return the chain's head."""
-    (pk,) = cursor.fetchone()
-    compiled.inserted(instance, pk)
-    cursor.nextset()  # the lock's empty row
-    cursor.nextset()
-    head = cursor.fetchone()
-    return (int(head[0]), str(head[1])) if head else None
 
 
 def _outside_any_transaction() -> bool:
     return connection.get_autocommit() and not connection.in_atomic_block
 
 
-def _in_own_transaction(
-    instance: models.Model, event: EventSpec, precondition: Precondition | None
-) -> AuditEvent:
-    """The write of ``audit_record_inserting`` in a transaction of its own, in one round
-    trip: BEGIN, the chain's lock, the statement that inserts the row and its event
-    (``audit.inserting``) and COMMIT. Django's ``atomic`` with the event hashed in Python
-    would take four: BEGIN on its own, the insert with the read of the chain's head, the
-    event, and COMMIT on its own.
+def _row_and_event(
+    instance: models.Model,
+    event: EventSpec,
+    precondition: Precondition | None,
+    *,
+    own_transaction: bool,
+) -> AuditEvent | None:
+    """The write of ``audit_record_inserting`` in one round trip: the chain's lock and the
+    statement that inserts the row and its event, between BEGIN and COMMIT when
+    ``own_transaction``. Django's ``atomic`` with the event hashed in Python would take four:
+    BEGIN on its own, the insert with the read of the chain's head, the event, and COMMIT on
+    its own. None when the precondition did not hold.
 
-    The connection stays in autocommit as Django sees it, so nothing else may run on it
-    until this returns: it is only used outside any transaction, and any failure rolls back
-    before it is raised. The callbacks told about the event run after the commit, where
-    ``transaction.on_commit`` runs them at once.
+    In its own transaction the connection stays in autocommit as Django sees it, so nothing
+    else may run on it until this returns: any failure rolls back before it is raised. The
+    callbacks told about the event run after the commit, where ``transaction.on_commit`` runs
+    them at once.
     """
     fields, changes = _event_fields(event)
     keyed_by_row = frozenset(
@@ -389,6 +379,7 @@ def _in_own_transaction(
     )
     chain = fields["chain"]
     params = [
+        chain,
         *compiled.insert_values(instance, statement.row_fields),
         *(precondition.params if precondition is not None else ()),
         chain,
@@ -396,25 +387,17 @@ def _in_own_transaction(
         GENESIS_HASH,
     ]
     with connection.cursor() as cursor:
-        try:
-            try:
-                cursor.execute(_written_in_one_trip(statement), [chain, *params])
-            except ProgrammingError as error:
-                if not is_unknown_statement(error):
-                    raise
-                # A DISCARD ALL (or a pooler) took the prepared statement: the statement itself
-                # this time, and prepared again the next.
-                _roll_back(cursor)
-                statement.session.forget()
-                cursor.execute(_in_one_trip(statement.sql), [chain, *params])
-        except BaseException:
-            _roll_back(cursor)
-            raise
-        cursor.nextset()  # past BEGIN
+        if own_transaction:
+            _written_in_own_transaction(cursor, statement, params)
+            cursor.nextset()  # past BEGIN
+        else:
+            # Sent as written, not EXECUTEd: a prepared statement the server lost would fail
+            # here, and with it the caller's transaction.
+            cursor.execute(f"{_LOCK}; {statement.sql}", params)
         cursor.nextset()  # past the lock
         written = cursor.fetchone()
     if written is None:
-        raise PreconditionNotMetError(precondition.sql if precondition is not None else "")
+        return None
     row_pk, event_pk, sequence, occurred_at, prev_hash, hash_ = written
     compiled.inserted(instance, row_pk)
     fields.update(dict.fromkeys(keyed_by_row, str(row_pk)))
@@ -424,6 +407,25 @@ def _in_own_transaction(
     record.changes_data = changes
     compiled.inserted(record, event_pk)
     return record
+
+
+def _written_in_own_transaction(
+    cursor: Any, statement: inserting.Statement, params: list[Any]
+) -> None:
+    try:
+        try:
+            cursor.execute(_written_in_one_trip(statement), params)
+        except ProgrammingError as error:
+            if not is_unknown_statement(error):
+                raise
+            # A DISCARD ALL (or a pooler) took the prepared statement: the statement itself
+            # this time, and prepared again the next.
+            _roll_back(cursor)
+            statement.session.forget()
+            cursor.execute(_in_one_trip(statement.sql), params)
+    except BaseException:
+        _roll_back(cursor)
+        raise
 
 
 def _in_one_trip(sql: str) -> str:

@@ -1,8 +1,9 @@
-"""``audit_record_inserting`` outside any transaction: a row and its event in a transaction
-of their own, sent as one round trip behind Django's back, the event hashed by PostgreSQL
-in a statement each connection prepares once. It must still be all or nothing, hash as
-the verifier does, survive a server that forgot the statement, leave the connection as it
-found it, and tell the callbacks only once committed."""
+"""``audit_record_inserting``: a row and its event in one round trip, the event hashed by
+PostgreSQL. Outside any transaction, in a transaction of their own sent behind Django's
+back, in a statement each connection prepares once; inside the caller's, the same
+statement sent as written. It must still be all or nothing, hash as the verifier does,
+survive a server that forgot the statement, leave the connection as it found it, and tell
+the callbacks only once committed."""
 
 from __future__ import annotations
 
@@ -89,6 +90,24 @@ def test_the_row_and_its_event_commit_in_one_round_trip(w: World) -> None:
     ]
     assert chain_is_valid(chain)
     assert verify(chains=[chain], method="sql").ok
+
+
+def test_inside_a_transaction_the_row_and_its_event_are_one_round_trip_too(w: World) -> None:
+    """A batch of decisions writes each in the caller's transaction: the same statement, the
+    precondition checked in it, not in a round trip of its own before."""
+    chain = f"consortium:{w.consortium_a.pk}"
+    decision = unsaved_decision(w)
+    with transaction.atomic():
+        with round_trips() as sent:
+            event = record(w, decision, precondition=HOLDS)
+        ((write,),) = sent.statements
+        assert write.startswith("SELECT pg_advisory_xact_lock(")
+        assert "INSERT INTO" in write
+        assert "COMMIT" not in write
+    assert idle()
+    assert Decision.objects.filter(pk=decision.pk).exists()
+    assert AuditEvent.objects.get(pk=event.pk).hash == event.hash
+    assert chain_is_valid(chain)
 
 
 def test_the_event_returned_is_the_one_stored_and_hashes_in_python(w: World) -> None:
