@@ -106,7 +106,8 @@ class _Judge:
         return area == code if covering is None else area in covering
 
     def within_any(self, code: str, areas: frozenset[str]) -> bool:
-        return not self.facts.covering.get(code, frozenset({code})).isdisjoint(areas)
+        covering = self.facts.covering.get(code)
+        return code in areas if covering is None else not covering.isdisjoint(areas)
 
     def check(
         self,
