@@ -252,13 +252,6 @@ def _insert_sql(model: type[Model]) -> tuple[str, list[Any]]:
     return found
 
 
-def insert_statement(instance: Model) -> tuple[str, list[Any]]:
-    """The SQL and parameters that insert a new instance and return its primary key, for a
-    caller that sends more in the same round trip; then ``inserted`` with the key."""
-    sql, fields = _insert_sql(type(instance))
-    return sql, insert_values(instance, fields)
-
-
 def insert_fields(model: type[Model]) -> list[Any]:
     """The fields an insert of ``model`` sends, in order: every concrete one but the key."""
     return _insert_sql(model)[1]
@@ -283,8 +276,8 @@ def insert(instance: Model) -> None:
     if connection.vendor != "postgresql":
         instance.save(force_insert=True)
         return
-    sql, params = insert_statement(instance)
+    sql, fields = _insert_sql(type(instance))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, insert_values(instance, fields))
         (pk,) = cursor.fetchone()
     inserted(instance, pk)

@@ -88,11 +88,9 @@ def _json_values(
     field: models.Field[Any, Any], db: BaseDatabaseWrapper, slow: Converter
 ) -> Converter:
     """A plain dict or list is wrapped for PostgreSQL as Django wraps it; None is NULL."""
-    attname, encoder, adapt = (
-        field.attname,
-        getattr(field, "encoder", None),
-        db.ops.adapt_json_value,
-    )
+    attname = field.attname
+    encoder = getattr(field, "encoder", None)
+    adapt = db.ops.adapt_json_value
 
     def convert(instance: Model) -> Any:
         value = instance.__dict__.get(attname, _DEFERRED)

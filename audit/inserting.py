@@ -2,8 +2,8 @@
 
 The compliance gate stores a decision and its event for every request a pipeline makes, and
 a round trip to the database costs both ends more CPU than anything else the gate does. So
-``audit.services`` sends BEGIN, the chain's lock, this statement and COMMIT in one round
-trip. The event's place in its chain is only known under the lock, so PostgreSQL reads the
+``audit.services`` sends the chain's lock and this statement in one round trip (between BEGIN
+and COMMIT when the write is a transaction of its own). The event's place in its chain is only known under the lock, so PostgreSQL reads the
 chain's head, numbers the event, stamps its time and computes its hash, with the recipe the
 verifier recomputes it by (``audit.canonical.canonical_sql``).
 

@@ -108,4 +108,5 @@ def test_a_model_someone_listens_to_is_built_by_django() -> None:
     finally:
         post_init.disconnect(listener, sender=Finding)
     assert heard == [built]
-    assert new_instance(Finding, {"key": "k"}) not in heard
+    new_instance(Finding, {"key": "k"})  # nobody listens any more: built directly
+    assert heard == [built]

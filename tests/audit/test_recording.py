@@ -109,7 +109,7 @@ def test_the_database_refuses_truncate(world: World) -> None:
 
 
 def test_a_row_inserted_with_its_event_is_named_by_it_and_the_chain_holds(world: World) -> None:
-    # The compliance gate's path: the insert, the chain's lock and its head in one round trip.
+    # Inside a transaction (a batch's path): the row and its event in one statement.
     from audit.models import Action
     from audit.services import audit_record_inserting
     from compute.compliance.models import Decision
