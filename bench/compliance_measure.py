@@ -6,6 +6,9 @@
 2. One decision of the request body, profiled: its SQL queries, their share of the time and
    the slowest of them, once the rules are cached (the steady case), and the first decision
    after the cache is emptied (what a decision costs once after every change to the rules).
+3. The machine's commit: one tiny durable transaction. Every stored decision waits for its
+   WAL flush and the authenticated floor does not, so the gate's ratio to the floor moves
+   with it from one machine to another.
 
 Run by bench/run.py as ``python -m bench.compliance_measure --consortium ID --body JSON``
 with DJANGO_SETTINGS_MODULE set; prints one JSON object.
@@ -102,6 +105,22 @@ def read_floor(consortium_id: int) -> float:
     return time.perf_counter() - began
 
 
+def commit_us(samples: int = 300) -> float:
+    """Median microseconds of an autocommitted one-row INSERT into a logged table: a round
+    trip plus the WAL flush that makes it durable."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_commit_probe (id bigserial PRIMARY KEY)")
+        times = []
+        for _ in range(samples):
+            began = time.perf_counter()
+            cursor.execute("INSERT INTO bench_commit_probe DEFAULT VALUES")
+            times.append(time.perf_counter() - began)
+        cursor.execute("DROP TABLE bench_commit_probe")
+    return statistics.median(times) * 1_000_000
+
+
 JOB_COLUMNS = ("pk", "organisation_id", "purpose", "action", "movement", "starts_at", "ends_at")
 
 
@@ -141,7 +160,7 @@ def main() -> None:
     django.setup()
     profile = profile_decision(arguments.consortium, arguments.username, json.loads(arguments.body))
     swept = sweep(arguments.consortium)
-    print(json.dumps({"decision": profile, "sweep": swept}))
+    print(json.dumps({"decision": profile, "sweep": swept, "commit_us": commit_us()}))
 
 
 if __name__ == "__main__":
