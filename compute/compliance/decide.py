@@ -430,7 +430,7 @@ def _residency_and_movement(
             subject,
             Code.MOVEMENT_NOT_PERMITTED,
             expected="the model goes to the data (federated only)",
-            actual=job.movement,
+            actual=f"the data goes to the compute ({DATA_TO_COMPUTE})",
             message=f"{dataset.name} may not move: clause {clause.number} allows federated "
             "work only.",
             source=clause.source,

@@ -88,7 +88,9 @@ def test_a_denied_job_is_an_answer_with_reasons(compliance: Compliance, api_as: 
     assert {"MOVEMENT_NOT_PERMITTED", "DATA_RESIDENCY_VIOLATION"} <= codes
     movement = next(r for r in answer["reasons"] if r["code"] == "MOVEMENT_NOT_PERMITTED")
     assert movement["message"]
-    assert {"expected", "actual", "subject"} <= set(movement)
+    assert movement["expected"] == "the model goes to the data (federated only)"
+    assert movement["actual"] == "the data goes to the compute (data_to_compute)"
+    assert movement["subject"]["id"] == c.dataset.pk
     assert movement["source"]["clause_id"] == c.clause.pk
     assert movement["source"]["agreement_id"] == c.deal.agreement.pk
     assert movement["source"]["link"] == f"/agreement-versions/{c.clause.version_id}/"
