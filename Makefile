@@ -53,7 +53,7 @@ bench: install
 
 # The accessibility test visits the main pages; with this variable it also photographs them.
 screenshots: install
-	ALLIANCE_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser/test_accessibility.py -k wcag
+	ALLIANCE_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser/test_accessibility.py tests/browser/test_compliance_page.py -k wcag
 
 # Regenerate the lock files after changing pyproject.toml.
 lock: install

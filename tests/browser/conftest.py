@@ -10,6 +10,9 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.compute.compliance.conftest import compliance, transfer_bases  # noqa: F401 - fixtures
+from tests.compute.conftest import grid  # noqa: F401 - a fixture, used by name
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
 # beside one unless told that this is deliberate (the live server has its own thread).
