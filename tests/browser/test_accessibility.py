@@ -38,7 +38,7 @@ def busy_consortium(world: World) -> list[Screen]:
     from consortia.governance import services as governance
     from tests.agreements.conftest import make_deal
     from tests.agreements.signing_helpers import send_for_signature
-    from tests.compute.conftest import make_grid
+    from tests.compute.conftest import make_grid, request_gpus
 
     motion = governance.motion_propose(
         actor=world.chair,
@@ -51,16 +51,7 @@ def busy_consortium(world: World) -> list[Screen]:
     deal = make_deal(world)
     send_for_signature(deal)
     grid = make_grid(world)
-    starts = timezone.now().replace(microsecond=0) + datetime.timedelta(days=2)
-    request = allocations.request_submit(
-        actor=grid.technician,
-        pool=grid.pool,
-        gpus=6,
-        starts_at=starts,
-        ends_at=starts + datetime.timedelta(days=7),
-        purpose="Evaluation sweep",
-        sites=[grid.paris],
-    )
+    request = request_gpus(grid, in_days=2)
     allocations.request_decide(actor=grid.board_chair_org, request=request, decision="approve")
     consortium = world.consortium_a.pk
     return [

@@ -185,24 +185,10 @@ def test_a_committee_member_votes_in_a_minute(watched: Watched, world: World) ->
 def test_the_capacity_board_approves_and_the_timeline_shows_it(
     watched: Watched, world: World
 ) -> None:
-    import datetime
-
-    from django.utils import timezone
-
-    from compute import allocations
-    from tests.compute.conftest import make_grid
+    from tests.compute.conftest import make_grid, request_gpus
 
     grid = make_grid(world)
-    starts = timezone.now().replace(microsecond=0) + datetime.timedelta(days=3)
-    request = allocations.request_submit(
-        actor=grid.technician,
-        pool=grid.pool,
-        gpus=6,
-        starts_at=starts,
-        ends_at=starts + datetime.timedelta(days=7),
-        purpose="Evaluation sweep",
-        sites=[grid.paris],
-    )
+    request = request_gpus(grid)
     page = watched.page
     watched.sign_in("board_c")
     page.goto(f"/compute/pools/{grid.pool.pk}/")

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from compute.models import Approval, CapacityChange, Pool, Provider, Site
+from compute.models import AllocationRequest, Approval, CapacityChange, Pool, Provider, Site
 from consortia.models import Jurisdiction, Role, User
 from tests.conftest import World
 from tests.consortia.factories import RoleAssignmentFactory, UserFactory
@@ -86,3 +86,21 @@ def make_grid(world: World) -> Grid:
     ):
         RoleAssignmentFactory.create(consortium=world.consortium_a, user=user, role=role)
     return Grid(world, provider, paris, frankfurt, pool, board, board_chair_org, technician)
+
+
+def request_gpus(grid: Grid, gpus: int = 6, in_days: int = 3, days: int = 7) -> AllocationRequest:
+    """The technician asks the pool for GPUs at Paris, from ``in_days`` days from now."""
+    from django.utils import timezone
+
+    from compute import allocations
+
+    starts = timezone.now().replace(microsecond=0) + datetime.timedelta(days=in_days)
+    return allocations.request_submit(
+        actor=grid.technician,
+        pool=grid.pool,
+        gpus=gpus,
+        starts_at=starts,
+        ends_at=starts + datetime.timedelta(days=days),
+        purpose="Evaluation sweep",
+        sites=[grid.paris],
+    )
