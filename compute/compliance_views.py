@@ -87,6 +87,7 @@ def compliance_page(request: HttpRequest, consortium_pk: int) -> HttpResponse:
             "findings": findings,
             "findings_total": sum(by_severity.values()),
             "findings_by_severity": by_severity,
+            "note_length": sweeps.FINDING_NOTE_LENGTH,
         },
         status=status,
     )

@@ -1,6 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
-from compute.api import compliance_views, placement_views, views
+from compute.api import compliance_views, finding_views, placement_views, views
 
 router = SimpleRouter(use_regex_path=False)
 router.register("providers", views.ProviderViewSet, basename="compute-provider")
@@ -17,6 +17,10 @@ router.register(
     "compliance/placements",
     placement_views.CompliancePlacementViewSet,
     basename="compliance-placement",
+)
+
+router.register(
+    "compliance/findings", finding_views.ComplianceFindingViewSet, basename="compliance-finding"
 )
 
 urlpatterns = [*router.urls]

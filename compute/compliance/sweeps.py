@@ -472,6 +472,9 @@ def sweep_all(now: datetime.datetime | None = None) -> SweepResult:
     return result
 
 
+FINDING_NOTE_LENGTH = 1000
+
+
 @transaction.atomic
 def finding_acknowledge(*, actor: Any, finding: Finding, note: str = "") -> Finding:
     return _handle(actor, finding, Finding.Status.ACKNOWLEDGED, note)
@@ -486,12 +489,14 @@ def finding_resolve(*, actor: Any, finding: Finding, note: str) -> Finding:
     return _handle(actor, finding, Finding.Status.RESOLVED, note)
 
 
-def _handle(actor: Any, finding: Finding, status: str, note: str) -> Finding:
-    from alliance.errors import AccessDeniedError, ConflictError
+def require_may_handle(actor: Any, finding: Finding) -> None:
+    """403 unless ``actor`` may acknowledge and resolve the finding: the people who run jobs
+    (technical) and who read the terms (legal). Asked before a request's note is read, so a
+    read-only role is refused whatever it sent."""
+    from alliance.errors import AccessDeniedError
     from compute import permissions
     from compute.permissions import ComputeAction
 
-    # The people who run jobs (technical) and who read the terms (legal) handle findings.
     if not permissions.rights(actor, finding.consortium_id) & {
         ComputeAction.REQUEST,
         ComputeAction.REPORT_USAGE,
@@ -502,6 +507,18 @@ def _handle(actor: Any, finding: Finding, status: str, note: str) -> Finding:
             object_type="compute.finding",
             object_id=str(finding.pk),
             action="handle_finding",
+        )
+
+
+def _handle(actor: Any, finding: Finding, status: str, note: str) -> Finding:
+    from alliance.errors import ConflictError
+
+    require_may_handle(actor, finding)
+    if len(note) > FINDING_NOTE_LENGTH:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError(
+            {"note": f"Keep the note within {FINDING_NOTE_LENGTH} characters ({len(note)} sent)."}
         )
     finding = Finding.objects.select_for_update().get(pk=finding.pk)
     if finding.status == Finding.Status.RESOLVED or finding.status == status:

@@ -208,3 +208,19 @@ def test_the_compliance_page_lists_findings_to_acknowledge_and_resolve(
     technician.post(f"/compute/compliance/findings/{finding.pk}/resolve/", {"note": "Re-scoped"})
     finding.refresh_from_db()
     assert finding.status == Finding.Status.RESOLVED
+
+
+def test_a_note_too_long_to_keep_is_refused_on_the_page(
+    compliance: Compliance, browser_as: Any, unchanged: Any
+) -> None:
+    job = live_job(compliance, action="copy_raw")
+    sweeps.sweep_consortium(job.consortium_id, NOW)
+    finding = Finding.objects.get(job=job)
+    page = f"/compute/consortia/{job.consortium_id}/compliance/"
+    technician = browser_as(compliance.grid.technician)
+    assert f'name="note" maxlength="{sweeps.FINDING_NOTE_LENGTH}"' in technician.get(page).text
+    with unchanged():
+        answer = technician.post(
+            f"/compute/compliance/findings/{finding.pk}/resolve/", {"note": "x" * 1001}, follow=True
+        )
+    assert "Keep the note within 1000 characters (1001 sent)." in answer.content.decode()
