@@ -16,6 +16,7 @@ motion.closed                   consortia.motion              transition   statu
 allocation.decided              compute.allocationrequest     transition   status after = approved,
                                                                            partly_approved or rejected
 compliance.finding_opened       compute.finding               create
+compliance.finding_resolved     compute.finding               transition   status after = resolved
 usage.imbalance                 compute.fairsharealert        create       (an overuse or starvation alert)
 ==============================  ============================  ===========  ======================================
 
@@ -134,6 +135,15 @@ BUILT_IN: tuple[EventType, ...] = (
         frozenset({Action.CREATE}),
     ),
     EventType(
+        "compliance.finding_resolved",
+        "Compliance finding resolved",
+        "A compliance finding was resolved: by people of the consortium, with their note, or "
+        "by a sweep that found the rule met again.",
+        frozenset({"compute.finding"}),
+        frozenset({Action.TRANSITION}),
+        lambda changes: _status(changes)[1] == "resolved",
+    ),
+    EventType(
         "usage.imbalance",
         "Usage imbalance",
         "A member used far more than its share of a GPU pool, or far less while a request of "
@@ -194,6 +204,7 @@ API_ROUTES = {
     VERSION: "api:agreement-version-detail",
     "consortia.motion": "api:motion-detail",
     "compute.allocationrequest": "api:allocation-request-detail",
+    "compute.finding": "api:compliance-finding-detail",
     "compute.job": "api:compliance-job-detail",
     "compute.placement": "api:compliance-placement-detail",
     "compute.pool": "api:pool-fair-share",

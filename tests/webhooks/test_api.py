@@ -275,6 +275,7 @@ def test_the_event_type_catalogue(hooks: Hooks, api_as: Callable[[User | None], 
         "motion.closed",
         "allocation.decided",
         "compliance.finding_opened",
+        "compliance.finding_resolved",
         "usage.imbalance",
     } <= set(names)
 

@@ -17,6 +17,7 @@ from alliance.webhooks import events, services, signing
 from alliance.webhooks.models import Event, Message
 from compute import allocations
 from compute.compliance import sweeps
+from compute.compliance.models import Finding, Job
 from compute.fairshare import check_alerts
 from compute.models import UsageRecord
 from compute.shares import contribution_record
@@ -291,6 +292,44 @@ def test_a_sweep_sends_compliance_finding_opened(
     assert {p["type"] for p in found} == {"compliance.finding_opened"}
     assert found[0]["data"]["related"]["type"] == "compute.job"
     assert found[0]["data"]["related"]["url"].endswith(f"/api/v1/compliance/jobs/{job.pk}/")
+    finding = found[0]["data"]["object"]
+    assert finding["url"].endswith(f"/api/v1/compliance/findings/{finding['id']}/")
+
+
+def test_resolving_a_finding_sends_compliance_finding_resolved(
+    hooks: Hooks,
+    compliance: Compliance,
+    receiver: Receiver,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    make_endpoint(hooks.member_admin, receiver.url(), ["compliance.finding_resolved"])
+    handled = live_job(compliance, name="Handled by people", action="copy_raw")
+    fixed = live_job(compliance, name="Fixed at the source", action="copy_raw")
+    sweeps.sweep_consortium(handled.consortium_id, NOW)
+    (finding,) = Finding.objects.filter(job=handled)
+    with django_capture_on_commit_callbacks(execute=True):
+        sweeps.finding_acknowledge(actor=compliance.grid.technician, finding=finding)
+    assert payloads(receiver) == [], "an acknowledgement is not a resolution"
+    with django_capture_on_commit_callbacks(execute=True):
+        sweeps.finding_resolve(
+            actor=compliance.grid.technician, finding=finding, note="Export cancelled"
+        )
+    (by_people,) = payloads(receiver)
+    assert by_people["type"] == "compliance.finding_resolved"
+    assert by_people["data"]["object"]["id"] == str(finding.pk)
+    assert by_people["data"]["object"]["url"].endswith(f"/api/v1/compliance/findings/{finding.pk}/")
+    assert by_people["data"]["changes"]["status"] == {"before": "acknowledged", "after": "resolved"}
+    assert by_people["data"]["reason"] == "Export cancelled"
+
+    # The other job no longer copies raw data: the next sweep resolves its finding, and says so.
+    Job.objects.filter(pk=fixed.pk).update(action="train")
+    (left,) = Finding.objects.filter(job=fixed)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweeps.sweep_consortium(fixed.consortium_id, NOW).resolved == 1
+    by_sweep = payloads(receiver)[1]
+    assert by_sweep["type"] == "compliance.finding_resolved"
+    assert by_sweep["data"]["object"]["id"] == str(left.pk)
+    assert by_sweep["data"]["changes"]["status"] == {"before": "open", "after": "resolved"}
 
 
 def test_a_fair_share_alert_sends_usage_imbalance(
