@@ -20,7 +20,7 @@ from alliance.api.filters import IdFilter
 from alliance.errors import AccessDeniedError
 from compute import permissions
 from compute.compliance.models import Decision, Finding, Job
-from compute.compliance.reasons import Severity
+from compute.compliance.reasons import Code, Severity
 
 # Rights that let a member propose jobs and ask the engine (what the services enforce).
 CHECK_RIGHTS = frozenset(
@@ -120,6 +120,44 @@ def consortium_models(*, actor: Any, consortium_id: int) -> QuerySet[IPAsset]:
 
 
 FINDINGS_SHOWN = 200
+FINDINGS_PAGE = 50
+# What a finding's row on the pages names: the item it is on and the organisation that owns it.
+FINDING_ROW = (
+    "job",
+    "allocation__pool",
+    "allocation__organisation",
+    "placement__dataset",
+    "placement__site",
+    "owner",
+)
+
+
+class FindingFilter(django_filters.FilterSet):  # type: ignore[misc]  # untyped django-filter
+    """The findings' filters, for the API list and the findings page alike."""
+
+    consortium = IdFilter(field_name="consortium_id")
+    status = django_filters.ChoiceFilter(choices=Finding.Status.choices)
+    severity = django_filters.ChoiceFilter(
+        choices=[(level.value, level.value.capitalize()) for level in Severity]
+    )
+    code = django_filters.ChoiceFilter(choices=[(code.value, code.value) for code in Code])
+    job = IdFilter(field_name="job_id")
+    owner = IdFilter(field_name="owner_id")
+
+    class Meta:
+        model = Finding
+        fields = ["consortium", "status", "severity", "code", "job", "owner"]
+
+
+def consortium_findings(*, actor: Any, consortium_id: int) -> QuerySet[Finding]:
+    """Every finding of the consortium ``actor`` sees, resolved ones too, newest first, with
+    what a row of the findings page shows."""
+    return (
+        permissions.visible_findings(actor)
+        .filter(consortium_id=consortium_id)
+        .select_related(*FINDING_ROW, "handled_by")
+        .order_by("-opened_at", "-pk")
+    )
 
 
 def open_findings(*, actor: Any, consortium_id: int) -> tuple[list[Finding], dict[str, int]]:
@@ -136,14 +174,7 @@ def open_findings(*, actor: Any, consortium_id: int) -> tuple[list[Finding], dic
         default=Value(len(Severity)),
     )
     shown = (
-        unresolved.select_related(
-            "job",
-            "allocation__pool",
-            "allocation__organisation",
-            "placement__dataset",
-            "placement__site",
-            "owner",
-        )
+        unresolved.select_related(*FINDING_ROW)
         .alias(rank=rank)
         .order_by("rank", "-opened_at", "-pk")[:FINDINGS_SHOWN]
     )

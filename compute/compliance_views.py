@@ -1,5 +1,6 @@
 """Browser pages of the compliance engine: a consortium's decision log with a "what if" form,
-and one decision with every rule the engine checked.
+its findings (every one, resolved ones too, filtered and paged), and one decision with every
+rule the engine checked.
 
 A what-if stores no Job, but its decision is stored and audited like every decision. Every
 reader of the consortium reads the log; members who request capacity or report usage check
@@ -14,11 +15,14 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from alliance.auth import acting_user
 from alliance.errors import ConflictError
@@ -27,7 +31,7 @@ from compute import permissions
 from compute import selectors as compute_selectors
 from compute.compliance import services, sweeps
 from compute.compliance_forms import WhatIfForm
-from compute.views import consortium_for, run_service
+from compute.views import consortium_for, is_partial, run_service
 from consortia.models import Consortium
 
 
@@ -94,9 +98,40 @@ def compliance_page(request: HttpRequest, consortium_pk: int) -> HttpResponse:
 
 
 @login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def finding_list(request: HttpRequest, consortium_pk: int) -> HttpResponse:
+    """Every finding of the consortium, resolved ones too, newest first: filtered by status,
+    severity and rule, a page at a time, with who handled each and their notes."""
+    consortium = consortium_for(request, consortium_pk)
+    user = request.user
+    filterset = selectors.FindingFilter(
+        request.GET or None,
+        queryset=selectors.consortium_findings(actor=user, consortium_id=consortium.pk),
+    )
+    # A hand-written query with a choice that does not exist says so, not a silent full list.
+    valid = not filterset.is_bound or filterset.is_valid()
+    page = Paginator(filterset.qs if valid else filterset.queryset.none(), selectors.FINDINGS_PAGE)
+    template = "compute/findings.html"
+    return render(
+        request,
+        f"{template}#results" if is_partial(request) else template,
+        {
+            "consortium": consortium,
+            "filterset": filterset,
+            "page": page.get_page(request.GET.get("page")),
+            "may_check": selectors.may_check_jobs(user, consortium.pk),
+            "note_length": sweeps.FINDING_NOTE_LENGTH,
+        },
+        status=200 if valid else 400,
+    )
+
+
+@login_required
 @require_POST
 def finding_handle(request: HttpRequest, pk: int, step: str) -> HttpResponseBase:
-    """Acknowledge or resolve a finding, with a note (needed to resolve)."""
+    """Acknowledge or resolve a finding, with a note (needed to resolve), then go back to the
+    page it was handled on."""
     if step not in ("acknowledge", "resolve"):
         raise Http404("Findings are acknowledged or resolved.")
     finding = permissions.get_finding_for(request.user, pk)
@@ -111,7 +146,12 @@ def finding_handle(request: HttpRequest, pk: int, step: str) -> HttpResponseBase
     else:
         done = "resolved" if step == "resolve" else "acknowledged"
         messages.success(request, f"Finding {finding.pk} is {done}.")
-    return redirect(reverse("compute:compliance", args=[finding.consortium_id]) + "#findings")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("compute:compliance", args=[finding.consortium_id]) + "#findings"
+    return redirect(back)
 
 
 @login_required

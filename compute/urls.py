@@ -126,6 +126,11 @@ urlpatterns = [
         name="compliance",
     ),
     path(
+        "compute/consortia/<int:consortium_pk>/compliance/findings/",
+        compliance_views.finding_list,
+        name="compliance-findings",
+    ),
+    path(
         "compute/compliance/findings/<int:pk>/<str:step>/",
         compliance_views.finding_handle,
         name="compliance-finding",

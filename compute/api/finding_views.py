@@ -16,36 +16,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import django_filters
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from alliance.api.filters import IdFilter
 from alliance.api.views import RowViewSet
 from alliance.auth import acting_user
+from compute import compliance_selectors as selectors
 from compute import permissions
 from compute.api import finding_serializers as api
 from compute.compliance import sweeps
 from compute.compliance.models import Finding
-from compute.compliance.reasons import Code, Severity
-
-
-class FindingFilter(django_filters.FilterSet):  # type: ignore[misc]  # untyped django-filter
-    consortium = IdFilter(field_name="consortium_id")
-    status = django_filters.ChoiceFilter(choices=Finding.Status.choices)
-    severity = django_filters.ChoiceFilter(
-        choices=[(level.value, level.value) for level in Severity]
-    )
-    code = django_filters.ChoiceFilter(choices=[(code.value, code.value) for code in Code])
-    job = IdFilter(field_name="job_id")
-    owner = IdFilter(field_name="owner_id")
-
-    class Meta:
-        model = Finding
-        fields = ["consortium", "status", "severity", "code", "job", "owner"]
 
 
 @extend_schema_view(
@@ -58,7 +41,7 @@ class ComplianceFindingViewSet(RowViewSet):
     scope_area = "compliance"
 
     row_serializer = api.ComplianceFindingRow
-    filterset_class = FindingFilter
+    filterset_class = selectors.FindingFilter
     lookup_value_converter = "int"
     http_method_names = ["get", "post", "head", "options"]
 

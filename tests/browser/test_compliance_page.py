@@ -1,6 +1,7 @@
 """The compliance page in a real browser: a technical member checks a job with the "what if"
-form, follows a reason to the clause it rests on and the decision to every rule checked, and
-handles the sweep's finding; the page meets WCAG 2.2 AA and takes the README's screenshot."""
+form, follows a reason to the clause it rests on and the decision to every rule checked,
+handles the sweep's finding and finds it, with its notes, among the resolved ones; the pages
+meet WCAG 2.2 AA and the first takes the README's screenshot."""
 
 from __future__ import annotations
 
@@ -102,6 +103,16 @@ def test_a_technician_checks_a_job_and_handles_a_finding(
     assert Finding.objects.get(pk=finding.pk).status == Finding.Status.RESOLVED
     assert "No open finding." in page.inner_text("#findings")
 
+    # The resolved finding, with its notes, is on the findings page.
+    page.click("a:has-text('All findings, resolved ones too')")
+    page.wait_for_selector("h1:has-text('Findings')")
+    page.select_option("#id_status", "resolved")
+    page.wait_for_url("**status=resolved**")
+    page.wait_for_selector("#results td:has-text('Raw image export')")
+    handled = page.inner_text("#results")
+    assert "Export paused while legal looks" in handled
+    assert "The export job was cancelled" in handled
+
 
 def test_the_compliance_page_meets_wcag_aa(watched: Watched, compliance: Compliance) -> None:
     c = compliance
@@ -114,3 +125,6 @@ def test_the_compliance_page_meets_wcag_aa(watched: Watched, compliance: Complia
     page.wait_for_selector("#result")
     assert blocking_violations(page, watched.base_url) == []
     capture(page, "compliance")
+    page.goto(f"/compute/consortia/{c.grid.world.consortium_a.pk}/compliance/findings/")
+    page.wait_for_selector("#results td:has-text('Raw image export')")
+    assert blocking_violations(page, watched.base_url) == []
