@@ -13,6 +13,7 @@ from typing import Any
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, QuerySet, Value, When
+from django.utils.translation import gettext_lazy as _
 
 from agreements import permissions as agreement_permissions
 from agreements.models import IPAsset
@@ -136,11 +137,17 @@ class FindingFilter(django_filters.FilterSet):  # type: ignore[misc]  # untyped 
     """The findings' filters, for the API list and the findings page alike."""
 
     consortium = IdFilter(field_name="consortium_id")
-    status = django_filters.ChoiceFilter(choices=Finding.Status.choices)
-    severity = django_filters.ChoiceFilter(
-        choices=[(level.value, level.value.capitalize()) for level in Severity]
+    status = django_filters.ChoiceFilter(
+        choices=Finding.Status.choices, label=_("Status"), empty_label=_("Any")
     )
-    code = django_filters.ChoiceFilter(choices=[(code.value, code.value) for code in Code])
+    severity = django_filters.ChoiceFilter(
+        choices=[(level.value, level.value.capitalize()) for level in Severity],
+        label=_("Severity"),
+        empty_label=_("Any"),
+    )
+    code = django_filters.ChoiceFilter(
+        choices=[(code.value, code.value) for code in Code], label=_("Rule"), empty_label=_("Any")
+    )
     job = IdFilter(field_name="job_id")
     owner = IdFilter(field_name="owner_id")
 
