@@ -28,6 +28,7 @@ CHECK_RIGHTS = frozenset(
     {permissions.ComputeAction.REQUEST, permissions.ComputeAction.REPORT_USAGE}
 )
 LOG_LENGTH = 100
+LOG_PAGE = 50
 
 
 def may_check_jobs(user: Any, consortium_id: int) -> bool:
@@ -52,7 +53,9 @@ class DecisionFilter(django_filters.FilterSet):  # type: ignore[misc]  # untyped
     """The decision log's filters, for the API list and the page alike."""
 
     consortium = IdFilter(field_name="consortium_id")
-    outcome = django_filters.ChoiceFilter(choices=Decision.Outcome.choices)
+    outcome = django_filters.ChoiceFilter(
+        choices=Decision.Outcome.choices, label=_("Outcome"), empty_label=_("Any")
+    )
     job = IdFilter(field_name="job_id")
 
     class Meta:
@@ -70,14 +73,19 @@ class JobFilter(django_filters.FilterSet):  # type: ignore[misc]  # untyped djan
         fields = ["consortium", "status", "organisation"]
 
 
-def decision_list(*, actor: Any, consortium_id: int, limit: int = LOG_LENGTH) -> list[Decision]:
-    """The consortium's latest decisions, newest first."""
-    return list(
+def consortium_decisions(*, actor: Any, consortium_id: int) -> QuerySet[Decision]:
+    """The consortium's decisions ``actor`` sees, newest first, with their job and asker."""
+    return (
         permissions.visible_decisions(actor)
         .filter(consortium_id=consortium_id)
         .select_related("job", "decided_by")
-        .order_by("-decided_at", "-pk")[:limit]
+        .order_by("-decided_at", "-pk")
     )
+
+
+def decision_list(*, actor: Any, consortium_id: int, limit: int = LOG_LENGTH) -> list[Decision]:
+    """The consortium's latest decisions, newest first."""
+    return list(consortium_decisions(actor=actor, consortium_id=consortium_id)[:limit])
 
 
 def decision_count(*, actor: Any, consortium_id: int) -> int:

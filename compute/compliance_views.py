@@ -1,6 +1,6 @@
-"""Browser pages of the compliance engine: a consortium's decision log with a "what if" form,
-its findings (every one, resolved ones too, filtered and paged), and one decision with every
-rule the engine checked.
+"""Browser pages of the compliance engine: a consortium's latest decisions with a "what if"
+form, its whole decision log and its findings (resolved ones too), each filtered and paged,
+and one decision with every rule the engine checked.
 
 A what-if stores no Job, but its decision is stored and audited like every decision. Every
 reader of the consortium reads the log; members who request capacity or report usage check
@@ -97,6 +97,34 @@ def compliance_page(request: HttpRequest, consortium_pk: int) -> HttpResponse:
     )
 
 
+def _filtered_page(
+    request: HttpRequest,
+    consortium: Consortium,
+    filterset: Any,
+    shown_filters: tuple[str, ...],
+    per_page: int,
+    template: str,
+    **context: Any,
+) -> HttpResponse:
+    """A page of what ``filterset`` keeps, with the filters a person picks from (the others,
+    ids, are the API's); htmx gets the results alone. A hand-written query with a choice that
+    does not exist answers 400 and says so, not a silent full list."""
+    valid = not filterset.is_bound or filterset.is_valid()
+    rows = filterset.qs if valid else filterset.queryset.none()
+    return render(
+        request,
+        f"{template}#results" if is_partial(request) else template,
+        {
+            "consortium": consortium,
+            "filterset": filterset,
+            "shown_filters": shown_filters,
+            "page": Paginator(rows, per_page).get_page(request.GET.get("page")),
+            **context,
+        },
+        status=200 if valid else 400,
+    )
+
+
 @login_required
 @require_GET
 @vary_on_headers("HX-Request")
@@ -109,21 +137,31 @@ def finding_list(request: HttpRequest, consortium_pk: int) -> HttpResponse:
         request.GET or None,
         queryset=selectors.consortium_findings(actor=user, consortium_id=consortium.pk),
     )
-    # A hand-written query with a choice that does not exist says so, not a silent full list.
-    valid = not filterset.is_bound or filterset.is_valid()
-    page = Paginator(filterset.qs if valid else filterset.queryset.none(), selectors.FINDINGS_PAGE)
-    template = "compute/findings.html"
-    return render(
+    return _filtered_page(
         request,
-        f"{template}#results" if is_partial(request) else template,
-        {
-            "consortium": consortium,
-            "filterset": filterset,
-            "page": page.get_page(request.GET.get("page")),
-            "may_check": selectors.may_check_jobs(user, consortium.pk),
-            "note_length": sweeps.FINDING_NOTE_LENGTH,
-        },
-        status=200 if valid else 400,
+        consortium,
+        filterset,
+        ("status", "severity", "code"),
+        selectors.FINDINGS_PAGE,
+        "compute/findings.html",
+        may_check=selectors.may_check_jobs(user, consortium.pk),
+        note_length=sweeps.FINDING_NOTE_LENGTH,
+    )
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def decision_log(request: HttpRequest, consortium_pk: int) -> HttpResponse:
+    """The consortium's whole decision log, newest first, filtered by outcome, a page at a
+    time (the compliance page shows the latest only)."""
+    consortium = consortium_for(request, consortium_pk)
+    filterset = selectors.DecisionFilter(
+        request.GET or None,
+        queryset=selectors.consortium_decisions(actor=request.user, consortium_id=consortium.pk),
+    )
+    return _filtered_page(
+        request, consortium, filterset, ("outcome",), selectors.LOG_PAGE, "compute/decisions.html"
     )
 
 

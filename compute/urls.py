@@ -126,6 +126,11 @@ urlpatterns = [
         name="compliance",
     ),
     path(
+        "compute/consortia/<int:consortium_pk>/compliance/decisions/",
+        compliance_views.decision_log,
+        name="compliance-decisions",
+    ),
+    path(
         "compute/consortia/<int:consortium_pk>/compliance/findings/",
         compliance_views.finding_list,
         name="compliance-findings",

@@ -1,7 +1,8 @@
 """The compliance page in a real browser: a technical member checks a job with the "what if"
 form, follows a reason to the clause it rests on and the decision to every rule checked,
 handles the sweep's finding and finds it, with its notes, among the resolved ones; the pages
-meet WCAG 2.2 AA and the first takes the README's screenshot."""
+(the compliance page, the findings and the decision log, filtered in place) meet WCAG 2.2 AA
+and the first takes the README's screenshot."""
 
 from __future__ import annotations
 
@@ -127,4 +128,9 @@ def test_the_compliance_page_meets_wcag_aa(watched: Watched, compliance: Complia
     capture(page, "compliance")
     page.goto(f"/compute/consortia/{c.grid.world.consortium_a.pk}/compliance/findings/")
     page.wait_for_selector("#results td:has-text('Raw image export')")
+    assert blocking_violations(page, watched.base_url) == []
+    page.goto(f"/compute/consortia/{c.grid.world.consortium_a.pk}/compliance/decisions/")
+    page.select_option("#id_outcome", "deny")
+    page.wait_for_url("**outcome=deny**")
+    page.wait_for_selector("#results code:has-text('MOVEMENT_NOT_PERMITTED')")
     assert blocking_violations(page, watched.base_url) == []

@@ -1,5 +1,6 @@
 """The findings page: every finding of a consortium, resolved ones too, filtered and paged,
-with who handled each and their notes; handling one there comes back to the same view."""
+with who handled each and their notes; handling one there comes back to the same view. (Who
+may open it and the decision log's page is at the end.)"""
 
 from __future__ import annotations
 
@@ -143,13 +144,21 @@ def test_the_list_is_paged(
     assert "Page 2 of 2" in second
 
 
-def test_outside_the_consortium_the_page_is_404(
-    compliance: Compliance, two_findings: tuple[Finding, Finding], browser_as: Browser
+LISTS = ["compute:compliance-findings", "compute:compliance-decisions"]
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_outside_the_consortium_the_lists_are_404(
+    compliance: Compliance, two_findings: tuple[Finding, Finding], browser_as: Browser, name: str
 ) -> None:
-    assert browser_as(compliance.grid.world.outsider).get(page(compliance)).status_code == 404
+    url = reverse(name, args=[compliance.grid.world.consortium_a.pk])
+    assert browser_as(compliance.grid.world.outsider).get(url).status_code == 404
 
 
-def test_anonymous_visitors_are_sent_to_sign_in(compliance: Compliance, browser_as: Any) -> None:
-    response = browser_as(None).get(page(compliance))
+@pytest.mark.parametrize("name", LISTS)
+def test_anonymous_visitors_are_sent_to_sign_in(
+    compliance: Compliance, browser_as: Any, name: str
+) -> None:
+    response = browser_as(None).get(reverse(name, args=[compliance.grid.world.consortium_a.pk]))
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
