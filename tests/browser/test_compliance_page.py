@@ -106,6 +106,8 @@ def test_a_technician_checks_a_job_and_handles_a_finding(
 
     # The resolved finding, with its notes, is on the findings page.
     page.click("a:has-text('All findings, resolved ones too')")
+    # htmx binds the filters when the document is ready: a change before that is lost.
+    page.wait_for_load_state()
     page.wait_for_selector("h1:has-text('Findings')")
     page.select_option("#id_status", "resolved")
     page.wait_for_url("**status=resolved**")
