@@ -97,6 +97,14 @@ def test_a_choice_that_does_not_exist_is_a_400_that_says_so(
     assert "0 findings" in text
 
 
+def test_a_bad_filter_the_form_does_not_show_is_named_too(
+    compliance: Compliance, two_findings: tuple[Finding, Finding], browser_as: Browser
+) -> None:
+    response = browser_as(compliance.grid.technician).get(page(compliance, "?job=first"))
+    assert response.status_code == 400
+    assert "job: Enter a whole number." in response.content.decode()
+
+
 def test_handling_a_finding_here_comes_back_here(
     compliance: Compliance, two_findings: tuple[Finding, Finding], browser_as: Browser
 ) -> None:
