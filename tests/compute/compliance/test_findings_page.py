@@ -170,3 +170,28 @@ def test_anonymous_visitors_are_sent_to_sign_in(
     response = browser_as(None).get(reverse(name, args=[compliance.grid.world.consortium_a.pk]))
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+def test_the_page_reads_as_many_queries_for_many_findings_as_for_one(
+    compliance: Compliance, browser_as: Browser
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    technician = browser_as(compliance.grid.technician)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert technician.get(page(compliance)).status_code == 200
+        return len(captured)
+
+    live_job(compliance, name="Run 0", action="copy_raw")
+    sweeps.sweep_consortium(compliance.grid.world.consortium_a.pk, NOW)
+    one = queries()
+    for number in range(1, 6):
+        live_job(compliance, name=f"Run {number}", action="copy_raw")
+    sweeps.sweep_consortium(compliance.grid.world.consortium_a.pk, NOW)
+    for finding in Finding.objects.all()[:3]:
+        sweeps.finding_acknowledge(actor=compliance.grid.technician, finding=finding, note="On it")
+    assert Finding.objects.count() == 6
+    assert queries() == one
