@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils.formats import date_format
 
 from compute.compliance import sweeps
 from compute.compliance.models import Finding
@@ -38,6 +39,7 @@ def page(c: Compliance, query: str = "") -> str:
 def test_every_finding_is_listed_with_its_notes(
     compliance: Compliance, two_findings: tuple[Finding, Finding], browser_as: Browser
 ) -> None:
+    resolved, _ = two_findings
     response = browser_as(compliance.grid.world.observer).get(page(compliance))
     assert response.status_code == 200
     text = response.content.decode()
@@ -45,7 +47,8 @@ def test_every_finding_is_listed_with_its_notes(
     assert "Job: Old run" in text
     assert "Job: New run" in text
     assert "Looking<br>Run stopped" in text
-    assert "Resolved " in text
+    assert resolved.resolved_at is not None
+    assert f"Resolved {date_format(resolved.resolved_at, 'j M Y H:i')}" in text
     assert 'name="note"' not in text, "a read-only role gets no handling form"
     compliance_page = browser_as(compliance.grid.world.observer).get(
         reverse("compute:compliance", args=[compliance.grid.world.consortium_a.pk])
